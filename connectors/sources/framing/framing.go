@@ -1,0 +1,509 @@
+// Package framing splits a stream of JSON events into one frame per event
+// without decoding them.
+//
+// It reads JSON lines, JSON arrays ([{...},{...}], as Prowler writes),
+// CloudTrail log files ({"Records":[...]}) and concatenated JSON values
+// (pretty-printed objects one after another). Frames are raw bytes: a frame
+// that is not valid JSON is still returned, because deciding what is wrong
+// with it, and reporting it, is the next stage's job. Framing itself fails
+// only where a frame cannot be delimited: a value cut off by the end of the
+// input, or a frame larger than the limit.
+package framing
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Format is how events are laid out in a stream.
+type Format int
+
+const (
+	// Auto detects the format from the first bytes.
+	Auto Format = iota
+	// Lines is one event per line (JSON lines). Blank lines are skipped.
+	Lines
+	// Array is a JSON array of events.
+	Array
+	// Records is a CloudTrail log file: {"Records":[events]}.
+	Records
+	// Values is JSON values one after another, separated by whitespace,
+	// such as pretty-printed objects.
+	Values
+)
+
+var formatNames = map[Format]string{Auto: "auto", Lines: "lines", Array: "array", Records: "records", Values: "values"}
+
+func (f Format) String() string {
+	if s, ok := formatNames[f]; ok {
+		return s
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ParseFormat parses a format name.
+func ParseFormat(s string) (Format, error) {
+	for f, n := range formatNames {
+		if n == s {
+			return f, nil
+		}
+	}
+	return 0, fmt.Errorf("format %q must be auto, lines, array, records or values", s)
+}
+
+// ErrTruncated is set on a frame that the end of the input cut off.
+var ErrTruncated = errors.New("input ends inside a JSON value")
+
+// ErrTooLarge is set on a frame larger than the limit; the frame's Data holds
+// only its first bytes.
+var ErrTooLarge = errors.New("event is larger than the limit")
+
+// DefaultMaxFrame is the default frame size limit, below Kafka's default
+// message size limit of 1 MiB.
+const DefaultMaxFrame = 1000 * 1000
+
+// Frame is one event's bytes and where it was found.
+type Frame struct {
+	// Data is the event's bytes. The caller owns it.
+	Data []byte
+	// Line is the 1-based line the frame starts on.
+	Line int
+	// Offset is the byte offset the frame starts at.
+	Offset int64
+	// Index is the frame's position in an Array or Records file, from 0;
+	// -1 in other formats.
+	Index int
+	// Err, if not nil, says why the frame could not be delimited properly
+	// (ErrTruncated, ErrTooLarge, or an unexpected byte in the file's
+	// structure). Data then holds what was read.
+	Err error
+}
+
+// Splitter reads frames from a stream.
+type Splitter struct {
+	r        *bufio.Reader
+	format   Format
+	max      int
+	off      int64
+	line     int
+	started  bool
+	inArray  bool // inside the event array of Array or Records
+	closed   bool // after the end of the top-level structure
+	index    int
+	frame    []byte
+	overflow bool
+}
+
+// New returns a splitter over r. maxFrame <= 0 means DefaultMaxFrame.
+func New(r io.Reader, f Format, maxFrame int) *Splitter {
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrame
+	}
+	return &Splitter{r: bufio.NewReaderSize(r, 64<<10), format: f, max: maxFrame, line: 1}
+}
+
+// Format returns the stream's format; after the first call to Next it is
+// the detected one.
+func (s *Splitter) Format() Format { return s.format }
+
+func (s *Splitter) readByte() (byte, error) {
+	b, err := s.r.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	s.off++
+	if b == '\n' {
+		s.line++
+	}
+	return b, nil
+}
+
+func (s *Splitter) unreadByte(b byte) {
+	_ = s.r.UnreadByte()
+	s.off--
+	if b == '\n' {
+		s.line--
+	}
+}
+
+func (s *Splitter) keep(b byte) {
+	if len(s.frame) < s.max {
+		s.frame = append(s.frame, b)
+	} else {
+		s.overflow = true
+	}
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// skipSpace skips whitespace (and a byte order mark at the start) and
+// returns the next byte without consuming it.
+func (s *Splitter) skipSpace() (byte, error) {
+	for {
+		b, err := s.readByte()
+		if err != nil {
+			return 0, err
+		}
+		if isSpace(b) {
+			continue
+		}
+		if s.off == 1 && b == 0xEF {
+			if bom, _ := s.r.Peek(2); bytes.Equal(bom, []byte{0xBB, 0xBF}) {
+				_, _ = s.r.Discard(2)
+				s.off += 2
+				continue
+			}
+		}
+		s.unreadByte(b)
+		return b, nil
+	}
+}
+
+// detect chooses the format from the first bytes.
+func (s *Splitter) detect() {
+	b, err := s.skipSpace()
+	if err != nil {
+		s.format = Lines
+		return
+	}
+	switch b {
+	case '[':
+		s.format = Array
+		return
+	case '{':
+	default:
+		s.format = Lines
+		return
+	}
+	peek, _ := s.r.Peek(s.r.Size())
+	if isRecordsPrefix(peek) {
+		s.format = Records
+		return
+	}
+	// A first value that ends on its first line means JSON lines; one that
+	// goes on over more lines means pretty-printed values.
+	end, complete := scanValue(peek)
+	if !complete {
+		if bytes.IndexByte(peek, '\n') < 0 {
+			s.format = Lines // one long line
+		} else {
+			s.format = Values
+		}
+		return
+	}
+	if bytes.IndexByte(peek[:end], '\n') >= 0 {
+		s.format = Values
+	} else {
+		s.format = Lines
+	}
+}
+
+// isRecordsPrefix reports whether b begins with {"Records" : [.
+func isRecordsPrefix(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	if !bytes.HasPrefix(b, []byte(`"Records"`)) {
+		return false
+	}
+	b = bytes.TrimLeft(b[len(`"Records"`):], " \t\r\n")
+	if len(b) == 0 || b[0] != ':' {
+		return false
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	return len(b) > 0 && b[0] == '['
+}
+
+// scanValue finds the end of the JSON value at the start of b, by structure
+// only. It returns the end offset and whether the value is complete in b.
+func scanValue(b []byte) (int, bool) {
+	depth, inStr, esc := 0, false, false
+	for i, c := range b {
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth <= 0 {
+				return i + 1, true
+			}
+		case depth == 0 && (isSpace(c) || c == ','):
+			if i == 0 {
+				return 0, false
+			}
+			return i, true
+		}
+	}
+	return len(b), false
+}
+
+// Next returns the next frame, or io.EOF after the last. Other errors are
+// read errors of the underlying reader.
+func (s *Splitter) Next() (Frame, error) {
+	if !s.started {
+		s.started = true
+		if s.format == Auto {
+			s.detect()
+		}
+		if err := s.enter(); err != nil {
+			return Frame{}, err
+		}
+	}
+	switch s.format {
+	case Lines:
+		return s.nextLine()
+	case Array, Records:
+		return s.nextElement()
+	default:
+		return s.nextValue()
+	}
+}
+
+// enter consumes the opening of an Array or Records file.
+func (s *Splitter) enter() error {
+	switch s.format {
+	case Array:
+		b, err := s.skipSpace()
+		if err != nil {
+			return eofOr(err)
+		}
+		if b == '[' {
+			_, _ = s.readByte()
+			s.inArray = true
+		}
+	case Records:
+		peek, _ := s.r.Peek(s.r.Size())
+		if !isRecordsPrefix(peek) {
+			return nil // not actually a Records file: frames report it
+		}
+		for {
+			b, err := s.readByte()
+			if err != nil {
+				return eofOr(err)
+			}
+			if b == '[' {
+				s.inArray = true
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+func eofOr(err error) error {
+	if err == io.EOF {
+		return nil
+	}
+	return err
+}
+
+func (s *Splitter) begin() Frame {
+	s.frame = s.frame[:0]
+	s.overflow = false
+	return Frame{Line: s.line, Offset: s.off, Index: -1}
+}
+
+func (s *Splitter) finish(f Frame) Frame {
+	f.Data = bytes.Clone(s.frame)
+	if s.overflow && f.Err == nil {
+		f.Err = ErrTooLarge
+	}
+	return f
+}
+
+func (s *Splitter) nextLine() (Frame, error) {
+	for {
+		f := s.begin()
+		for {
+			b, err := s.readByte()
+			if err == io.EOF {
+				if len(s.frame) == 0 && !s.overflow {
+					return Frame{}, io.EOF
+				}
+				break
+			}
+			if err != nil {
+				return Frame{}, err
+			}
+			if b == '\n' {
+				break
+			}
+			s.keep(b)
+		}
+		s.frame = bytes.TrimRight(s.frame, "\r")
+		if len(bytes.TrimSpace(s.frame)) == 0 && !s.overflow {
+			continue
+		}
+		return s.finish(f), nil
+	}
+}
+
+// nextValue reads one whitespace-separated JSON value (Values format, and
+// whatever follows the end of an array).
+func (s *Splitter) nextValue() (Frame, error) {
+	if _, err := s.skipSpace(); err != nil {
+		return Frame{}, err
+	}
+	f := s.begin()
+	if err := s.scan(); err != nil {
+		if err != io.EOF {
+			return Frame{}, err
+		}
+		f.Err = ErrTruncated
+	}
+	return s.finish(f), nil
+}
+
+// nextElement reads one element of the event array.
+func (s *Splitter) nextElement() (Frame, error) {
+	if !s.inArray {
+		if s.closed {
+			// After the array: only whitespace, or for Records the
+			// closing brace, should follow.
+			for {
+				b, err := s.skipSpace()
+				if err != nil {
+					return Frame{}, err
+				}
+				if s.format == Records && b == '}' {
+					_, _ = s.readByte()
+					continue
+				}
+				if b == '[' && s.format == Array {
+					_, _ = s.readByte()
+					s.inArray, s.closed = true, false
+					return s.nextElement()
+				}
+				f, err := s.nextValue()
+				if err == nil && f.Err == nil {
+					f.Err = fmt.Errorf("unexpected data after the end of the %s", s.format)
+				}
+				return f, err
+			}
+		}
+		// The file did not open as expected: frame it as values.
+		return s.nextValue()
+	}
+	for {
+		b, err := s.skipSpace()
+		if err == io.EOF {
+			s.inArray = false
+			f := s.begin()
+			f.Index = s.index
+			f.Err = fmt.Errorf("%w: the %s is not closed after %d events", ErrTruncated, s.format, s.index)
+			return s.finish(f), nil
+		}
+		if err != nil {
+			return Frame{}, err
+		}
+		switch b {
+		case ',':
+			_, _ = s.readByte()
+			continue
+		case ']':
+			_, _ = s.readByte()
+			s.inArray, s.closed = false, true
+			return s.nextElement()
+		}
+		f := s.begin()
+		f.Index = s.index
+		s.index++
+		if err := s.scan(); err != nil {
+			if err != io.EOF {
+				return Frame{}, err
+			}
+			f.Err = ErrTruncated
+		}
+		return s.finish(f), nil
+	}
+}
+
+// scan consumes one JSON value into the frame buffer, by structure only.
+// It returns io.EOF if the input ends inside the value.
+func (s *Splitter) scan() error {
+	b, err := s.readByte()
+	if err != nil {
+		return err
+	}
+	s.keep(b)
+	switch b {
+	case '{', '[':
+		depth, inStr, esc := 1, false, false
+		for depth > 0 {
+			c, err := s.readByte()
+			if err != nil {
+				return err
+			}
+			s.keep(c)
+			switch {
+			case inStr:
+				switch {
+				case esc:
+					esc = false
+				case c == '\\':
+					esc = true
+				case c == '"':
+					inStr = false
+				}
+			case c == '"':
+				inStr = true
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+			}
+		}
+		return nil
+	case '"':
+		esc := false
+		for {
+			c, err := s.readByte()
+			if err != nil {
+				return err
+			}
+			s.keep(c)
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				return nil
+			}
+		}
+	default:
+		for {
+			c, err := s.readByte()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if isSpace(c) || c == ',' || c == ']' || c == '}' {
+				s.unreadByte(c)
+				return nil
+			}
+			s.keep(c)
+		}
+	}
+}

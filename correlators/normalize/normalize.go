@@ -1,0 +1,233 @@
+// Package normalize is the stream app that turns raw events into Elastic
+// Common Schema documents.
+//
+// It consumes vigil.raw.<source> for every configured source, decodes each
+// record with the decoder registered for that source, and writes one ECS
+// document per event to vigil.events.<dataset>, keyed by event id. A record
+// it cannot decode goes to the dead-letter topic with the reason.
+//
+// Decoders live one package per source (correlators/normalize/cloudtrail)
+// and register themselves with Register.
+package normalize
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigilsec/vigil/ecs"
+	"github.com/vigilsec/vigil/plugin"
+	"github.com/vigilsec/vigil/streams"
+	"github.com/vigilsec/vigil/topics"
+)
+
+// Meta is what a decoder knows about a raw record besides its bytes.
+type Meta struct {
+	// Origin is where the record was read ("file.json:12").
+	Origin string
+	// IngestTime is when the source read it; zero if unknown.
+	IngestTime time.Time
+	// KeepOriginal asks the decoder to keep the raw bytes in
+	// event.original.
+	KeepOriginal bool
+}
+
+// Decoder normalizes the raw records of one source.
+type Decoder interface {
+	// Dataset names the output topic suffix, as in vigil.events.<dataset>.
+	Dataset() string
+	// Decode returns the ECS events in raw. It may return none (a record
+	// that is recognised and deliberately skipped, such as a CloudTrail
+	// digest file) or several (a whole log file pushed as one record). An
+	// error means the record is malformed; the message should say what is
+	// wrong and where in the record.
+	Decode(raw []byte, m Meta) ([]*ecs.Event, error)
+}
+
+var (
+	mu       sync.RWMutex
+	decoders = map[string]Decoder{}
+)
+
+// Register makes a decoder available for a source name. It panics on a
+// duplicate.
+func Register(source string, d Decoder) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := decoders[source]; dup {
+		panic("normalize: decoder registered twice: " + source)
+	}
+	decoders[source] = d
+}
+
+// Lookup returns the decoder for a source.
+func Lookup(source string) (Decoder, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	d, ok := decoders[source]
+	return d, ok
+}
+
+// Sources lists the sources that have a decoder, sorted.
+func Sources() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(decoders))
+	for s := range decoders {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Config configures the normalize app.
+type Config struct {
+	// Sources are the raw topics to consume, by source name. Default: every
+	// source that has a decoder.
+	Sources []string `yaml:"sources"`
+	// KeepOriginal keeps the raw event in event.original. Default true:
+	// detection rules written against raw field names need it.
+	KeepOriginal bool `yaml:"keep_original"`
+	// Guarantee overrides kafka.guarantee for this app.
+	Guarantee string `yaml:"guarantee"`
+}
+
+// Validate implements plugin.Validator.
+func (c *Config) Validate() []error {
+	var errs []error
+	for _, s := range c.Sources {
+		if _, ok := Lookup(s); !ok {
+			errs = append(errs, fmt.Errorf("sources: no decoder for source %q (known: %v)", s, Sources()))
+		}
+	}
+	if c.Guarantee != "" {
+		if _, err := streams.ParseGuarantee(c.Guarantee); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+func init() {
+	plugin.Register(plugin.Spec{
+		Kind:    plugin.App,
+		Name:    "normalize",
+		Summary: "turns raw events into ECS documents on vigil.events.<dataset>",
+		Config:  func() any { return &Config{KeepOriginal: true} },
+		New:     newApp,
+	})
+}
+
+type app struct {
+	*streams.Runner
+	decl []topics.Spec
+}
+
+func (a *app) Topics() []topics.Spec { return a.decl }
+
+func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
+	c := cfg.(*Config)
+	sources := c.Sources
+	if len(sources) == 0 {
+		sources = Sources()
+	}
+	p := &Processor{Topics: d.Topics, KeepOriginal: c.KeepOriginal, byTopic: map[string]Decoder{}}
+	var inputs []string
+	var decl []topics.Spec
+	for _, s := range sources {
+		dec, _ := Lookup(s)
+		in := d.Topics.Raw(s)
+		p.byTopic[in] = dec
+		inputs = append(inputs, in)
+		decl = append(decl,
+			topics.Spec{Name: in, Partitions: d.Partitions},
+			topics.Spec{Name: d.Topics.Events(dec.Dataset()), Partitions: d.Partitions})
+	}
+	decl = append(decl, topics.Spec{Name: d.Topics.DLQ(), Partitions: d.Partitions})
+	g := d.Guarantee
+	if c.Guarantee != "" {
+		g, _ = streams.ParseGuarantee(c.Guarantee)
+	}
+	r, err := streams.New(streams.App{
+		Name:       d.Name,
+		Inputs:     inputs,
+		Processor:  p,
+		Guarantee:  g,
+		Client:     d.Kafka,
+		InstanceID: d.InstanceID,
+		DLQ:        d.Topics.DLQ(),
+		Logger:     d.Logger,
+		Registerer: d.Registerer,
+		Observer:   d.Observer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &app{Runner: r, decl: decl}, nil
+}
+
+// Processor is the normalize app's record processor.
+type Processor struct {
+	Topics       topics.Names
+	KeepOriginal bool
+	byTopic      map[string]Decoder
+}
+
+// NewProcessor returns a processor that decodes the raw topic of each
+// source with its registered decoder.
+func NewProcessor(names topics.Names, keepOriginal bool, sources ...string) (*Processor, error) {
+	p := &Processor{Topics: names, KeepOriginal: keepOriginal, byTopic: map[string]Decoder{}}
+	for _, s := range sources {
+		dec, ok := Lookup(s)
+		if !ok {
+			return nil, fmt.Errorf("normalize: no decoder for source %q", s)
+		}
+		p.byTopic[names.Raw(s)] = dec
+	}
+	return p, nil
+}
+
+// Process implements streams.Processor.
+func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
+	dec, ok := p.byTopic[r.Topic]
+	if !ok {
+		return fmt.Errorf("no decoder for topic %s", r.Topic)
+	}
+	m := Meta{Origin: streams.Origin(r), KeepOriginal: p.KeepOriginal}
+	if t, err := time.Parse(time.RFC3339Nano, streams.Header(r, streams.HeaderIngestTime)); err == nil {
+		m.IngestTime = t
+	}
+	events, err := dec.Decode(r.Value, m)
+	if err != nil {
+		return err
+	}
+	out := p.Topics.Events(dec.Dataset())
+	prov := streams.Provenance(r)
+	for i, ev := range events {
+		if ev.Event.ID == "" {
+			ev.Event.ID = derivedID(r.Value, i)
+		}
+		if ev.Event.Ingested == nil && !m.IngestTime.IsZero() {
+			t := m.IngestTime.UTC()
+			ev.Event.Ingested = &t
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		c.Emit(out, []byte(ev.Event.ID), b, prov...)
+	}
+	return nil
+}
+
+// derivedID gives events that carry no id of their own a stable one.
+func derivedID(raw []byte, i int) string {
+	h := sha256.Sum256(append(raw, byte(i>>8), byte(i)))
+	return hex.EncodeToString(h[:16])
+}

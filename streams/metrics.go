@@ -1,0 +1,55 @@
+package streams
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are one app's Prometheus metrics. The registerer given to the app
+// is expected to add an "app" label.
+type metrics struct {
+	consumed  *prometheus.CounterVec
+	produced  *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	dlq       *prometheus.CounterVec
+	retries   prometheus.Counter
+	txns      *prometheus.CounterVec
+	batchTime prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_records_consumed_total",
+			Help: "Records consumed by a stream app, per input topic, counted when their batch commits.",
+		}, []string{"topic"}),
+		produced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_records_produced_total",
+			Help: "Records produced by a component, per output topic (the dead-letter topic included), counted when committed.",
+		}, []string{"topic"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_processing_errors_total",
+			Help: "Records whose processing failed with a non-retryable error, per input topic.",
+		}, []string{"topic"}),
+		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_dlq_records_total",
+			Help: "Records sent to the dead-letter topic, per input topic they were read from.",
+		}, []string{"topic"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_processing_retries_total",
+			Help: "Retries of records whose processing failed with a retryable error.",
+		}),
+		txns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_batches_total",
+			Help: "Batches ended, by outcome: committed or aborted.",
+		}, []string{"outcome"}),
+		batchTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "vigil_batch_duration_seconds",
+			Help:    "Time from the end of a poll to the commit of its batch.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.consumed, m.produced, m.errors, m.dlq, m.retries, m.txns, m.batchTime)
+	}
+	return m
+}
