@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -36,11 +37,11 @@ func (c *Component) UnmarshalYAML(n ast.Node) error {
 	for _, mv := range mappingValues(n) {
 		switch keyString(mv) {
 		case "type":
-			if err := yaml.NodeToValue(mv.Value, &c.Type, yaml.Strict()); err != nil {
+			if err := decodeNode(mv.Value, &c.Type, yaml.Strict()); err != nil {
 				return err
 			}
 		case "enabled":
-			if err := yaml.NodeToValue(mv.Value, &c.Enabled, yaml.Strict()); err != nil {
+			if err := decodeNode(mv.Value, &c.Enabled, yaml.Strict()); err != nil {
 				return err
 			}
 		}
@@ -71,7 +72,7 @@ func (c *Component) prepare(kind plugin.Kind, name string) error {
 	}
 	spec, ok := plugin.Lookup(kind, c.Type)
 	if !ok {
-		return fmt.Errorf("%s.%s: unknown %s type %q (known: %v)", kind.Section(), name, kind, c.Type, plugin.Names(kind))
+		return fmt.Errorf("%s.%s: unknown %s type %q (known: %s)", kind.Section(), name, kind, c.Type, strings.Join(plugin.Names(kind), ", "))
 	}
 	if spec.Config == nil {
 		if n := c.optionsNode(); n != nil {
@@ -81,8 +82,8 @@ func (c *Component) prepare(kind plugin.Kind, name string) error {
 	}
 	c.Config = spec.Config()
 	if n := c.optionsNode(); n != nil {
-		if err := yaml.NodeToValue(n, c.Config, yaml.Strict()); err != nil {
-			return fmt.Errorf("%s.%s: %s", kind.Section(), name, yaml.FormatError(err, false, false))
+		if err := decodeNode(n, c.Config); err != nil {
+			return fmt.Errorf("%s.%s: %s", kind.Section(), name, decodeProblem(err))
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -69,14 +70,15 @@ func Parse(data []byte, name string) (*Config, error) {
 	fail := func(problems []string) (*Config, error) {
 		return nil, &Error{File: name, Problems: problems}
 	}
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parseBytes(data)
 	if err != nil {
-		return fail([]string{yaml.FormatError(err, false, false)})
+		return fail([]string{decodeProblem(err)})
 	}
 	if len(f.Docs) > 1 {
 		return fail([]string{"the file holds more than one YAML document"})
 	}
 	var body ast.Node
+	var keyProblems []string
 	if len(f.Docs) == 1 {
 		body = f.Docs[0].Body
 	}
@@ -84,14 +86,14 @@ func Parse(data []byte, name string) (*Config, error) {
 		if _, isNull := body.(*ast.NullNode); !isNull && mappingValues(body) == nil {
 			return fail([]string{"the file must be a mapping of sections (kafka, topics, ops, log, sources, apps, sinks)"})
 		}
-		if problems := unknownKeys(body, reflect.TypeFor[Config](), ""); len(problems) > 0 {
-			return fail(problems)
-		}
-		if err := yaml.NodeToValue(body, c, yaml.Strict()); err != nil {
-			return fail([]string{yaml.FormatError(err, false, false)})
+		// unknownKeys reports every unknown key with its line; the decoder
+		// would stop at the first, so it only checks types here.
+		keyProblems = unknownKeys(body, reflect.TypeFor[Config](), "")
+		if err := decodeNode(body, c); err != nil {
+			return fail(append(keyProblems, decodeProblem(err)))
 		}
 	}
-	problems := c.prepare()
+	problems := append(keyProblems, c.prepare()...)
 	problems = append(problems, c.Validate()...)
 	if len(problems) > 0 {
 		return fail(problems)
@@ -317,4 +319,35 @@ func orTop(path string) string {
 		return "the top level"
 	}
 	return path
+}
+
+var positionPrefix = regexp.MustCompile(`^\[(\d+):\d+\] `)
+
+// decodeProblem words a YAML error like the other problems: "line N: ...".
+func decodeProblem(err error) string {
+	return positionPrefix.ReplaceAllString(yaml.FormatError(err, false, false), "line $1: ")
+}
+
+// decodeNode decodes n into v. The YAML decoder can panic on some malformed
+// input; a config file must never crash vigil, so that becomes an error.
+func decodeNode(n ast.Node, v any, opts ...yaml.DecodeOption) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			line := 0
+			if n != nil && n.GetToken() != nil {
+				line = n.GetToken().Position.Line
+			}
+			err = fmt.Errorf("[%d:0] the YAML decoder cannot read this: %v", line, r)
+		}
+	}()
+	return yaml.NodeToValue(n, v, opts...)
+}
+
+func parseBytes(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("the YAML parser cannot read this file: %v", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
 }

@@ -31,10 +31,10 @@ func (s *Secret) UnmarshalYAML(n ast.Node) error {
 	case *ast.NullNode:
 		return nil
 	default:
-		return errPlainSecret
+		return fmt.Errorf("line %d: %w", n.GetToken().Position.Line, errPlainSecret)
 	}
 	type plain Secret
-	return yaml.NodeToValue(n, (*plain)(s), yaml.Strict())
+	return decodeNode(n, (*plain)(s), yaml.Strict())
 }
 
 // IsSet reports whether a source for the secret is configured.

@@ -87,8 +87,8 @@ type TopicDeclarer interface {
 
 // Deps is what the engine hands every component.
 type Deps struct {
-	// Name is the component's configured name. Stream apps and sinks use it
-	// as their consumer group id.
+	// Name is the component's configured name. Stream apps and sinks use
+	// Topics.Group(Name) as their consumer group id.
 	Name string
 	// Kafka holds the client options shared by every client: seed brokers,
 	// TLS, SASL, client id. Components append their own.

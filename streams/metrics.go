@@ -1,6 +1,8 @@
 package streams
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -49,7 +51,29 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.consumed, m.produced, m.errors, m.dlq, m.retries, m.txns, m.batchTime)
+		m.consumed = Register(reg, m.consumed)
+		m.produced = Register(reg, m.produced)
+		m.errors = Register(reg, m.errors)
+		m.dlq = Register(reg, m.dlq)
+		m.retries = Register(reg, m.retries)
+		m.txns = Register(reg, m.txns)
+		m.batchTime = Register(reg, m.batchTime)
 	}
 	return m
+}
+
+// Register registers c with reg and returns it, or returns the collector
+// already registered under the same description, so that a component built
+// twice in one process (a restart, a test) counts on.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err)
+	}
+	return c
 }

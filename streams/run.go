@@ -61,7 +61,7 @@ func (r *Runner) Run(ctx context.Context) error {
 
 func (r *Runner) clientOpts() []kgo.Opt {
 	return append(slices.Clone(r.app.Client),
-		kgo.ConsumerGroup(r.app.Name),
+		kgo.ConsumerGroup(r.app.Group),
 		kgo.ConsumeTopics(r.app.Inputs...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.WithLogger(KgoLogger(r.app.Logger)),
@@ -208,7 +208,7 @@ const endTimeout = 30 * time.Second
 
 func (r *Runner) runExactlyOnce(ctx context.Context) error {
 	opts := append(r.clientOpts(),
-		kgo.TransactionalID(r.app.Name+"-"+r.app.InstanceID),
+		kgo.TransactionalID(r.app.Group+"-"+r.app.InstanceID),
 		kgo.TransactionTimeout(r.app.TransactionTimeout),
 		kgo.RequireStableFetchOffsets(),
 	)

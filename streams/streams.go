@@ -111,8 +111,10 @@ func IsRetryable(err error) bool {
 
 // App describes a stream app.
 type App struct {
-	// Name is the app's name and consumer group id. Required.
+	// Name is the app's name, in logs and dead-letter headers. Required.
 	Name string
+	// Group is the consumer group id. Default: Name.
+	Group string
 	// Inputs are the topics the app consumes. Required.
 	Inputs []string
 	// Processor handles each record. Required.
@@ -122,7 +124,7 @@ type App struct {
 	// Client holds the base client options: seed brokers, TLS, SASL.
 	Client []kgo.Opt
 	// InstanceID distinguishes processes of the same app; the transactional
-	// id is Name + "-" + InstanceID. Default "0".
+	// id is Group + "-" + InstanceID. Default "0".
 	InstanceID string
 	// DLQ is the dead-letter topic. Default "vigil.dlq".
 	DLQ string
@@ -144,6 +146,9 @@ type App struct {
 
 // EnsureDefaults fills unset fields with their defaults.
 func (a *App) EnsureDefaults() {
+	if a.Group == "" {
+		a.Group = a.Name
+	}
 	if a.InstanceID == "" {
 		a.InstanceID = "0"
 	}

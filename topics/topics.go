@@ -52,6 +52,11 @@ func (n Names) RemediationRequests() string { return n.prefix() + ".remediation.
 // RemediationResults is the topic of remediation outcomes.
 func (n Names) RemediationResults() string { return n.prefix() + ".remediation.results" }
 
+// Group is the consumer group id of a stream app or sink. It carries the
+// prefix so that deployments sharing a cluster under different prefixes
+// never share groups or transactional ids.
+func (n Names) Group(app string) string { return n.prefix() + "-" + app }
+
 // Changelog is the compacted topic backing one store of one app.
 func (n Names) Changelog(app, store string) string {
 	return n.prefix() + "-" + app + "-" + store + "-changelog"

@@ -67,6 +67,7 @@ func NewApp(c Common, d plugin.Deps, p streams.Processor) (*App, error) {
 	}
 	r, err := streams.New(streams.App{
 		Name:       d.Name,
+		Group:      d.Topics.Group(d.Name),
 		Inputs:     inputs,
 		Processor:  p,
 		Guarantee:  g,

@@ -156,6 +156,7 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	}
 	r, err := streams.New(streams.App{
 		Name:       d.Name,
+		Group:      d.Topics.Group(d.Name),
 		Inputs:     inputs,
 		Processor:  p,
 		Guarantee:  g,

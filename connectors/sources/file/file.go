@@ -144,8 +144,11 @@ func New(c Config, d plugin.Deps) (*Source, error) {
 			Help: "Problems a source met, by kind: read (a file could not be read), framing (an event could not be delimited).",
 		}, []string{"kind"}),
 	}
-	if d.Registerer != nil {
-		d.Registerer.MustRegister(s.records, s.bytes, s.files, s.errs)
+	if r := d.Registerer; r != nil {
+		s.records = streams.Register(r, s.records)
+		s.bytes = streams.Register(r, s.bytes)
+		s.files = streams.Register(r, s.files)
+		s.errs = streams.Register(r, s.errs)
 	}
 	return s, nil
 }

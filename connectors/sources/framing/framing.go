@@ -139,8 +139,16 @@ func (s *Splitter) keep(b byte) {
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
-// skipSpace skips whitespace (and a byte order mark at the start) and
-// returns the next byte without consuming it.
+// skipBOM skips a UTF-8 byte order mark at the start of the stream.
+func (s *Splitter) skipBOM() {
+	if bom, _ := s.r.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = s.r.Discard(3)
+		s.off += 3
+	}
+}
+
+// skipSpace skips whitespace and returns the next byte without consuming
+// it.
 func (s *Splitter) skipSpace() (byte, error) {
 	for {
 		b, err := s.readByte()
@@ -149,13 +157,6 @@ func (s *Splitter) skipSpace() (byte, error) {
 		}
 		if isSpace(b) {
 			continue
-		}
-		if s.off == 1 && b == 0xEF {
-			if bom, _ := s.r.Peek(2); bytes.Equal(bom, []byte{0xBB, 0xBF}) {
-				_, _ = s.r.Discard(2)
-				s.off += 2
-				continue
-			}
 		}
 		s.unreadByte(b)
 		return b, nil
@@ -261,6 +262,7 @@ func scanValue(b []byte) (int, bool) {
 func (s *Splitter) Next() (Frame, error) {
 	if !s.started {
 		s.started = true
+		s.skipBOM()
 		if s.format == Auto {
 			s.detect()
 		}
@@ -388,6 +390,18 @@ func (s *Splitter) nextElement() (Frame, error) {
 					_, _ = s.readByte()
 					continue
 				}
+				if s.format == Records && b == '{' {
+					// Another log file, as when several are concatenated.
+					if peek, _ := s.r.Peek(s.r.Size()); isRecordsPrefix(peek) {
+						if err := s.enter(); err != nil {
+							return Frame{}, err
+						}
+						if s.inArray {
+							s.closed = false
+							return s.nextElement()
+						}
+					}
+				}
 				if b == '[' && s.format == Array {
 					_, _ = s.readByte()
 					s.inArray, s.closed = true, false
@@ -432,6 +446,7 @@ func (s *Splitter) nextElement() (Frame, error) {
 				return Frame{}, err
 			}
 			f.Err = ErrTruncated
+			s.inArray = false // the input has ended: nothing more to report
 		}
 		return s.finish(f), nil
 	}
