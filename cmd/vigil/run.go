@@ -69,4 +69,3 @@ SIGTERM or SIGINT drains: the batch in hand is finished and committed.`,
 	f.BoolVar(&checkConfig, "check-config", false, "check the configuration, print every problem, and exit")
 	return cmd
 }
-

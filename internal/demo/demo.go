@@ -311,7 +311,6 @@ func writeSamples(dir string, background int) (int, error) {
 	return n + 2, nil
 }
 
-
 func status(p *engine.Progress, n topics.Names) string {
 	done, total := p.SourcesDone()
 	raw := n.Raw("cloudtrail")

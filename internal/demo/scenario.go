@@ -159,7 +159,9 @@ func scenarioEvents(n int) []event {
 	evs = append(evs, svc)
 
 	// The attack.
-	at := func(h, m, s int) time.Time { return scenarioDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
+	at := func(h, m, s int) time.Time {
+		return scenarioDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+	}
 	login := func(t time.Time, ip, outcome, mfa string) event {
 		ev := newEvent(t, next(), "signin.amazonaws.com", "ConsoleLogin", "us-east-1", ip, browser, root(prodAccount), prodAccount)
 		ev["eventType"] = "AwsConsoleSignIn"

@@ -12,12 +12,12 @@ import (
 // place) and the lines that alerts and logs print. Without a terminal there
 // is no status line and output passes straight through.
 type term struct {
-	mu     sync.Mutex
-	out    io.Writer
-	err    io.Writer
-	tty    bool
-	shown  bool
-	line   string
+	mu    sync.Mutex
+	out   io.Writer
+	err   io.Writer
+	tty   bool
+	shown bool
+	line  string
 }
 
 func newTerm(out, errw io.Writer) *term {

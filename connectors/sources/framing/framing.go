@@ -180,13 +180,16 @@ func (s *Splitter) detect() {
 		return
 	}
 	peek, _ := s.r.Peek(s.r.Size())
-	if isRecordsPrefix(peek) {
+	end, complete := scanValue(peek)
+	// A CloudTrail log file is one {"Records":[...]} object. If another
+	// value follows the first, the file is a sequence of such objects
+	// (lines or values), each a record of its own.
+	if isRecordsPrefix(peek) && !(complete && len(bytes.TrimLeft(peek[end:], " \t\r\n")) > 0) {
 		s.format = Records
 		return
 	}
 	// A first value that ends on its first line means JSON lines; one that
 	// goes on over more lines means pretty-printed values.
-	end, complete := scanValue(peek)
 	if !complete {
 		if bytes.IndexByte(peek, '\n') < 0 {
 			s.format = Lines // one long line

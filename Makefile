@@ -1,0 +1,57 @@
+# vigil: the two commands are `make run` (the demo) and `make test`.
+
+GO       ?= go
+BIN      := bin/vigil
+FUZZTIME ?= 30s
+# Packages whose tests start goroutines run under the race detector; that is
+# all of them but the pure parsers, and -race costs little on those.
+RACE     ?= -race
+
+.PHONY: all build run test vet fmt-check deps tools bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/vigil
+
+## run: the whole pipeline on an embedded broker over bundled data (vigil demo).
+run: build
+	./$(BIN) demo
+
+## deps: Go modules and the tools tests use (kcat, an independent Kafka client).
+deps: tools
+	$(GO) mod download
+
+tools:
+	@command -v kcat >/dev/null 2>&1 || { \
+		echo "installing kcat (Debian package)"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq kcat >/dev/null; \
+	}
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## test: formatting, vet, and every test (fuzz seed corpora included) with -race.
+test: deps fmt-check vet
+	VIGIL_TEST_REQUIRE_KCAT=1 $(GO) test $(RACE) -count=1 -timeout 20m ./...
+
+## bench: every benchmark; each reports its baseline from the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench.out
+
+## fuzz: run each fuzz target for FUZZTIME.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf bin vigil-out bench.out

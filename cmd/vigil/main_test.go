@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigilsec/vigil/schemas"
+)
+
+// vigilBin is the vigil binary built for these tests.
+var vigilBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vigil-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	vigilBin = filepath.Join(dir, "vigil")
+	build := exec.Command("go", "build", "-o", vigilBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build vigil:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func kcat(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("kcat")
+	if err != nil {
+		if os.Getenv("VIGIL_TEST_REQUIRE_KCAT") == "1" {
+			t.Fatal("kcat is required (make test installs it) but not found")
+		}
+		t.Skip("kcat not installed; make test installs it")
+	}
+	return p
+}
+
+// start runs vigil with args; the process is killed when the test ends.
+func start(t *testing.T, args ...string) (*exec.Cmd, *bufio.Scanner, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(vigilBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, bufio.NewScanner(stdout), stderr
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec and a
+// reading test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitLine reads lines until one matches re, or fails the test.
+func waitLine(t *testing.T, sc *bufio.Scanner, re *regexp.Regexp) []string {
+	t.Helper()
+	found := make(chan []string, 1)
+	go func() {
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+				// Keep draining so the process never blocks on a full pipe.
+				for sc.Scan() {
+				}
+				return
+			}
+		}
+		close(found)
+	}()
+	select {
+	case m, ok := <-found:
+		if !ok {
+			t.Fatalf("output ended before a line matching %s", re)
+		}
+		return m
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no line matching %s", re)
+	}
+	return nil
+}
+
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(vigilBin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "vigil ") {
+		t.Errorf("version output %q", out)
+	}
+}
+
+func TestBrokerServesKcat(t *testing.T) {
+	kc := kcat(t)
+	_, sc, stderr := start(t, "broker", "--listen", "127.0.0.1:0", "--partitions", "3")
+	addr := waitLine(t, sc, regexp.MustCompile(`listening on (\S+)`))[1]
+
+	list, err := exec.Command(kc, "-b", addr, "-L", "-J").Output()
+	if err != nil {
+		t.Fatalf("kcat -L: %v\n%s", err, stderr)
+	}
+	var md struct {
+		Topics []struct {
+			Topic      string `json:"topic"`
+			Partitions []any  `json:"partitions"`
+		} `json:"topics"`
+	}
+	if err := json.Unmarshal(list, &md); err != nil {
+		t.Fatalf("kcat -L -J output: %v\n%s", err, list)
+	}
+	parts := map[string]int{}
+	for _, tp := range md.Topics {
+		parts[tp.Topic] = len(tp.Partitions)
+	}
+	for _, want := range []string{"vigil.raw.cloudtrail", "vigil.events.cloudtrail", "vigil.alerts", "vigil.dlq"} {
+		if parts[want] != 3 {
+			t.Errorf("kcat lists %s with %d partitions, want 3 (topics: %v)", want, parts[want], parts)
+		}
+	}
+
+	produce := exec.Command(kc, "-b", addr, "-P", "-t", "vigil.raw.cloudtrail", "-k", "111122223333", "-p", "1")
+	produce.Stdin = strings.NewReader(`{"eventName":"ConsoleLogin"}` + "\n")
+	if out, err := produce.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+	out, err := exec.Command(kc, "-b", addr, "-C", "-t", "vigil.raw.cloudtrail", "-p", "1", "-o", "beginning", "-c", "1", "-e", "-f", `%k|%s\n`).Output()
+	if err != nil {
+		t.Fatalf("kcat -C: %v", err)
+	}
+	if got, want := strings.TrimSpace(string(out)), `111122223333|{"eventName":"ConsoleLogin"}`; got != want {
+		t.Errorf("consumed %q, want %q", got, want)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("kafka:\n  guarantee: twice\ntopics:\n  partitons: 3\n  partitions: 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(vigilBin, "run", "--check-config", "--config", bad)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("exit: %v, want status 2", err)
+	}
+	for _, want := range []string{"3 problems", `line 4: unknown key "partitons" in topics`, `kafka.guarantee: guarantee "twice"`, "topics.partitions (0) must be >= 1"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+
+	out, err := exec.Command(vigilBin, "run", "--check-config", "--config", "../../vigil.example.yaml").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "is valid") {
+		t.Errorf("example config: %v\n%s", err, out)
+	}
+	out, err = exec.Command(vigilBin, "run", "--check-config", "--app", "nope").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "no component named nope") {
+		t.Errorf("--app nope: %v\n%s", err, out)
+	}
+}
+
+// TestRunDrainsOnSIGTERM runs vigil as a process over a root login: the
+// alert reaches the console, and SIGTERM stops every component cleanly.
+func TestRunDrainsOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	root, err := os.ReadFile("../../internal/demo/testdata/corpus/aws-cloudtrail-user-guide/cloudtrail-event-reference-aws-console-sign-in-events_block06.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "root.json"), root, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "vigil.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka:
+  embedded: {listen: "127.0.0.1:0"}
+topics: {partitions: 2}
+ops: {listen: "127.0.0.1:0"}
+log: {format: json}
+sources:
+  files: {type: file, source: cloudtrail, paths: [%q]}
+sinks:
+  console: {topics: [alerts], color: never}
+`, filepath.Join(dir, "*.json"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, sc, stderr := start(t, "run", "--config", cfg)
+	line := waitLine(t, sc, regexp.MustCompile(`MEDIUM\s+AWS Root Credentials\s+who=root account=111122223333 from=192.0.2.0`))
+	t.Logf("console: %s", line[0])
+
+	ops := regexp.MustCompile(`"msg":"serving /metrics, /healthz and /readyz","addr":"([^"]+)"`).FindStringSubmatch(stderr.String())
+	if ops == nil {
+		t.Fatalf("no ops address in the log:\n%s", stderr)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + ops[1] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	resp, err := http.Get("http://" + ops[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`vigil_records_consumed_total{app="normalize",topic="vigil.raw.cloudtrail"} 1`,
+		`vigil_records_produced_total{app="detect",topic="vigil.alerts"} 1`,
+		`vigil_source_records_total{app="files",topic="vigil.raw.cloudtrail"} 1`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("vigil run after SIGTERM: %v\n%s", err, stderr)
+	}
+	for _, app := range []string{"normalize", "detect", "console"} {
+		if !strings.Contains(stderr.String(), `"msg":"component stopped","app":"`+app+`"`) {
+			t.Errorf("%s did not stop cleanly:\n%s", app, stderr)
+		}
+	}
+}
+
+func TestDemo(t *testing.T) {
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vigilBin, "demo", "--out", out, "--events", "300")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("vigil demo: %v\n%s", err, stderr.String())
+	}
+	if n := strings.Count(stdout.String(), "AWS Root Credentials"); n != 11 {
+		t.Errorf("demo printed %d alerts, want 11:\n%s", n, stdout.String())
+	}
+	if n := strings.Count(stdout.String(), "DEAD-LETTER"); n != 6 {
+		t.Errorf("demo printed %d dead letters, want 6:\n%s", n, stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "11 alerts") {
+		t.Errorf("summary:\n%s", stderr.String())
+	}
+	alerts, err := os.ReadFile(filepath.Join(out, "alerts.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(alerts, []byte("\n")); n != 11 {
+		t.Errorf("alerts.jsonl has %d lines, want 11", n)
+	}
+	events, err := os.ReadFile(filepath.Join(out, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string][]byte{schemas.Alert: alerts, schemas.Event: events} {
+		lines := bytes.Split(bytes.TrimSpace(body), []byte("\n"))
+		for i, l := range lines {
+			if err := schemas.Validate(name, l); err != nil {
+				t.Fatalf("%s line %d does not match %s: %v", filepath.Base(out), i+1, name, err)
+			}
+		}
+		if name == schemas.Event && len(lines) < 300 {
+			t.Errorf("events.jsonl has %d lines, want at least 300", len(lines))
+		}
+	}
+}
