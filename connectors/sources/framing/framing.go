@@ -395,7 +395,9 @@ func (s *Splitter) nextElement() (Frame, error) {
 				}
 				if s.format == Records && b == '{' {
 					// Another log file, as when several are concatenated.
-					if peek, _ := s.r.Peek(s.r.Size()); isRecordsPrefix(peek) {
+					// (A short look ahead: this runs for every value after
+					// the array.)
+					if peek, _ := s.r.Peek(64); isRecordsPrefix(peek) {
 						if err := s.enter(); err != nil {
 							return Frame{}, err
 						}

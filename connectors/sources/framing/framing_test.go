@@ -883,6 +883,7 @@ func FuzzSplit(f *testing.F) {
 		total := 0
 		lastOffset := int64(-1)
 		nextIndex := 0
+		line, lineOff := 1, int64(0) // lines counted up to lineOff
 		for i, fr := range frames {
 			total += len(fr.Data)
 			if len(fr.Data) > effMax {
@@ -892,7 +893,17 @@ func FuzzSplit(f *testing.F) {
 				t.Fatalf("frame %d: Offset %d does not follow %d", i, fr.Offset, lastOffset)
 			}
 			lastOffset = fr.Offset
-			checkPosition(t, data, fr)
+			if fr.Offset > int64(len(data)) {
+				t.Fatalf("frame %d: Offset %d beyond the input's %d bytes", i, fr.Offset, len(data))
+			}
+			if !bytes.HasPrefix(data[fr.Offset:], fr.Data) {
+				t.Fatalf("frame %d %q is not the input's bytes at Offset %d", i, fr.Data, fr.Offset)
+			}
+			line += bytes.Count(data[lineOff:fr.Offset], []byte("\n"))
+			lineOff = fr.Offset
+			if fr.Line != line {
+				t.Fatalf("frame %d %q at Offset %d: Line %d, want %d", i, fr.Data, fr.Offset, fr.Line, line)
+			}
 			switch {
 			case detected == Lines || detected == Values:
 				if fr.Index != -1 {
