@@ -205,7 +205,7 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 		if err != nil {
 			return fmt.Errorf("encode alert: %w", err)
 		}
-		c.Emit(p.alerts, []byte(a.Event.ID), b, streams.Provenance(r)...)
+		c.EmitRecord(&kgo.Record{Topic: p.alerts, Key: []byte(a.Event.ID), Value: b, Headers: streams.Provenance(r), Timestamp: a.Timestamp})
 	}
 	return nil
 }

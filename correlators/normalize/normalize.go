@@ -222,7 +222,9 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 		if err != nil {
 			return fmt.Errorf("encode event: %w", err)
 		}
-		c.Emit(out, []byte(ev.Event.ID), b, prov...)
+		// The record timestamp is the event time, so that windowing apps
+		// downstream read event time without decoding the value.
+		c.EmitRecord(&kgo.Record{Topic: out, Key: []byte(ev.Event.ID), Value: b, Headers: prov, Timestamp: ev.Timestamp})
 	}
 	return nil
 }

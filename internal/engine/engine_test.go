@@ -164,6 +164,9 @@ func TestRootConsoleLoginRaisesOneAlert(t *testing.T) {
 	if len(a.Vigil.Evidence) != 1 || a.Vigil.Evidence[0].ID != "deb1e1f9-c99b-4612-8e9f-21f93b5d79c0" {
 		t.Errorf("alert evidence: %+v", a.Vigil.Evidence)
 	}
+	if !res.alerts[0].Timestamp.Equal(a.Timestamp) || !res.events[0].Timestamp.Equal(a.Timestamp) {
+		t.Errorf("record timestamps %v (alert), %v (event) are not the event time %v", res.alerts[0].Timestamp, res.events[0].Timestamp, a.Timestamp)
+	}
 	if string(res.alerts[0].Key) != a.Event.ID || a.Event.ID == "" {
 		t.Errorf("alert key %q is not its id %q", res.alerts[0].Key, a.Event.ID)
 	}

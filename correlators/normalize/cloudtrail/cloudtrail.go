@@ -97,6 +97,9 @@ type envelope struct {
 	DetailType      string            `json:"detail-type"`
 	Detail          json.RawMessage   `json:"detail"`
 	DigestStartTime string            `json:"digestStartTime"`
+	// Resources shadows Record.Resources: an EventBridge envelope's
+	// resources are ARN strings, a CloudTrail event's are objects.
+	Resources json.RawMessage `json:"resources"`
 }
 
 // Decode implements normalize.Decoder.
@@ -145,6 +148,11 @@ func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 		}
 		return []*ecs.Event{ev}, nil
 	}
+	if len(env.Resources) > 0 {
+		if err := unmarshal(env.Resources, &env.Record.Resources); err != nil {
+			return nil, fmt.Errorf("resources: %w", err)
+		}
+	}
 	ev, err := Normalize(&env.Record, raw, m)
 	if err != nil {
 		return nil, err
@@ -177,11 +185,15 @@ func Normalize(r *Record, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventTime %q is not an RFC 3339 time", r.EventTime)
 	}
+	// @timestamp must be set, and JSON can hold only years 0-9999.
+	if ts = ts.UTC(); ts.IsZero() || ts.Year() < 1 || ts.Year() > 9999 {
+		return nil, fmt.Errorf("eventTime %q is out of range", r.EventTime)
+	}
 	if r.EventName == "" && r.EventType == "" {
 		return nil, errors.New("not a CloudTrail event: no eventName or eventType")
 	}
 	ev := &ecs.Event{
-		Timestamp: ts.UTC(),
+		Timestamp: ts,
 		ECS:       ecs.ECSMeta{Version: ecs.Version},
 		Event: ecs.EventMeta{
 			ID:       r.EventID,
