@@ -100,13 +100,17 @@ func (b *batch) reset() {
 // while a retryable failure is being retried, or when the processor's Flush
 // fails; the batch must then not commit.
 func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) error {
-	c := &Context{ctx: ctx}
+	c := &Context{ctx: ctx, app: r.app.Name, dlq: r.app.DLQ}
 	for it := fetches.RecordIter(); !it.Done(); {
 		rec := it.Next()
 		b.consumed[rec.Topic]++
+		c.rec = rec
 		err := r.processOne(c, rec)
 		if err == nil {
 			b.out = append(b.out, c.out...)
+			if c.dead > 0 {
+				b.dlq[rec.Topic] += int64(c.dead)
+			}
 			continue
 		}
 		if ctx.Err() != nil && IsRetryable(err) {
@@ -134,7 +138,7 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) err
 func (r *Runner) processOne(c *Context, rec *kgo.Record) error {
 	wait := r.app.RetryBackoff
 	for {
-		c.out = c.out[:0]
+		c.out, c.dead = c.out[:0], 0
 		err := safeProcess(r.app.Processor, c, rec)
 		if err == nil || !IsRetryable(err) {
 			return err

@@ -193,8 +193,12 @@ func (a *App) Validate() error {
 // Context is what a Processor sees of the runtime while it handles one record.
 // It is valid only during the Process call it was passed to.
 type Context struct {
-	ctx context.Context
-	out []*kgo.Record
+	ctx  context.Context
+	out  []*kgo.Record
+	rec  *kgo.Record
+	app  string
+	dlq  string
+	dead int
 }
 
 // Context returns the context of the running app; it is done when the app is
@@ -209,3 +213,23 @@ func (c *Context) Emit(topic string, key, value []byte, headers ...kgo.RecordHea
 
 // EmitRecord queues a prepared record; its Topic must be set.
 func (c *Context) EmitRecord(r *kgo.Record) { c.out = append(c.out, r) }
+
+// DeadLetter sends part of the input record to the dead-letter topic: value
+// with reason, under origin (the input's origin if empty). Use it when one
+// input holds several items and only some fail, so the good ones flow on.
+// Like Emit, it takes effect only if Process returns nil.
+func (c *Context) DeadLetter(value []byte, origin string, reason error) {
+	d := DeadLetter(c.dlq, c.app, c.rec, reason)
+	d.Value = value
+	if origin != "" {
+		h := make([]kgo.RecordHeader, 0, len(d.Headers))
+		for _, x := range d.Headers {
+			if x.Key != HeaderOrigin {
+				h = append(h, x)
+			}
+		}
+		d.Headers = append(h, kgo.RecordHeader{Key: HeaderOrigin, Value: []byte(origin)})
+	}
+	c.out = append(c.out, d)
+	c.dead++
+}

@@ -14,8 +14,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,44 @@ type Meta struct {
 	// KeepOriginal asks the decoder to keep the raw bytes in
 	// event.original.
 	KeepOriginal bool
+}
+
+// ItemError is the failure of one item inside a raw record that holds
+// several events, such as a CloudTrail log file pushed whole.
+type ItemError struct {
+	// Index is the item's position in the record.
+	Index int
+	// Path locates the item for people, as in "Records[3]"; it is appended
+	// to the record's origin.
+	Path string
+	// Raw is the item's bytes, for the dead-letter topic.
+	Raw []byte
+	// Err says what is wrong with it.
+	Err error
+}
+
+// PartialError is returned by a decoder, along with the events it could
+// decode, when some items of a record failed. The normalize app passes the
+// good events on and dead-letters each failed item on its own.
+type PartialError struct {
+	Items []ItemError
+}
+
+func (e *PartialError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d items failed", len(e.Items))
+	for i, it := range e.Items {
+		if i == 3 {
+			b.WriteString("; ...")
+			break
+		}
+		where := it.Path
+		if where == "" {
+			where = fmt.Sprintf("[%d]", it.Index)
+		}
+		fmt.Fprintf(&b, "; %s: %v", where, it.Err)
+	}
+	return b.String()
 }
 
 // Decoder normalizes the raw records of one source.
@@ -205,8 +245,18 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 		m.IngestTime = t
 	}
 	events, err := dec.Decode(r.Value, m)
-	if err != nil {
+	var partial *PartialError
+	if err != nil && !errors.As(err, &partial) {
 		return err
+	}
+	if partial != nil {
+		for _, it := range partial.Items {
+			origin := fmt.Sprintf("%s[%d]", m.Origin, it.Index)
+			if it.Path != "" {
+				origin = m.Origin + ":" + it.Path
+			}
+			c.DeadLetter(it.Raw, origin, it.Err)
+		}
 	}
 	out := p.Topics.Events(dec.Dataset())
 	prov := streams.Provenance(r)

@@ -27,14 +27,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-const corpus = "../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/"
+const corpus = "../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/"
 
 func readCorpus(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(corpus, name))
-	if err != nil {
-		b, err = os.ReadFile(filepath.Join("../demo/testdata/corpus/aws-cloudtrail-user-guide", name))
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,26 +205,34 @@ func TestBadInputIsReportedAndTheRestFlows(t *testing.T) {
 		return string(b)
 	}
 	lines := compact(user) + "\n" + compact(root)[:120] + "\n" + compact(root) + "\n"
+	// A whole log file on one line, as an HTTP push delivers it, with one
+	// bad record in the middle.
+	badTime := strings.Replace(compact(root), `"eventTime":"2022-11-10T16:24:34Z"`, `"eventTime":"yesterday"`, 1)
+	otherRoot := strings.Replace(compact(root), "deb1e1f9", "0ther000", 1)
+	pushed := `{"Records":[` + compact(root) + "," + badTime + "," + otherRoot + "]}\n" + compact(user) + "\n"
 	res := runPipeline(t, map[string]string{
 		"mixed.jsonl":  lines,
 		"notes.txt":    "not json at all\n",
 		"cut-off.json": `{"Records":[` + compact(root) + `,{"eventVersion":"1.05","eventTi`,
+		"pushed.jsonl": pushed,
 	})
-	// Good: user (1 event from the log file), root (line 3), root (Records[0]).
-	if len(res.events) != 3 {
-		t.Errorf("got %d events, want 3", len(res.events))
+	// Good: user (1 event from the log file), root (line 3), root
+	// (Records[0]), two of the three pushed records and the user again.
+	if len(res.events) != 6 {
+		t.Errorf("got %d events, want 6", len(res.events))
 	}
-	if len(res.alerts) != 2 {
-		t.Errorf("got %d alerts, want 2", len(res.alerts))
+	if len(res.alerts) != 4 {
+		t.Errorf("got %d alerts, want 4", len(res.alerts))
 	}
 	reasons := map[string]string{}
 	for _, d := range res.dlq {
 		reasons[filepath.Base(streams.Header(d, streams.HeaderOrigin))] = streams.Header(d, streams.HeaderError)
 	}
 	want := map[string]string{
-		"mixed.jsonl:2":           "invalid JSON",
-		"notes.txt:1":             "invalid JSON",
-		"cut-off.json:Records[1]": "input ends inside a JSON value",
+		"mixed.jsonl:2":             "invalid JSON",
+		"notes.txt:1":               "invalid JSON",
+		"cut-off.json:Records[1]":   "input ends inside a JSON value",
+		"pushed.jsonl:1:Records[1]": `eventTime "yesterday" is not an RFC 3339 time`,
 	}
 	for origin, reason := range want {
 		if !strings.Contains(reasons[origin], reason) {

@@ -260,12 +260,16 @@ func (s *Source) publishFile(ctx context.Context, cl *kgo.Client, path string) e
 		produced[rec.Topic]++
 		nbytes += int64(len(rec.Value))
 	}
+	complete := true
 	for {
 		fr, err := sp.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			// What was read before the error is published; the file
+			// is not counted as read.
+			complete = false
 			s.errs.WithLabelValues("read").Inc()
 			log.Error("read error; the rest of the file is skipped", "err", err)
 			break
@@ -300,7 +304,9 @@ func (s *Source) publishFile(ctx context.Context, cl *kgo.Client, path string) e
 		s.records.WithLabelValues(t).Add(float64(n))
 	}
 	s.bytes.Add(float64(nbytes))
-	s.files.Inc()
+	if complete {
+		s.files.Inc()
+	}
 	if s.deps.Observer != nil {
 		s.deps.Observer.Committed(s.deps.Name, nil, produced)
 	}

@@ -771,27 +771,27 @@ func checkPosition(t testing.TB, input []byte, fr Frame) {
 // corpusSeeds are real files to seed the fuzzer with, relative to this
 // package's directory.
 var corpusSeeds = []string{
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-aws-console-sign-in-events_block01.json",
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-aws-console-sign-in-events_block02.json",
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-aws-console-sign-in-events_block04.json",
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-user-identity_block04.txt",
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-user-identity_block05.txt",
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-log-file-examples_block03.json",
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-log-file-examples_block08.json-ish.txt",
-	"../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-log-file-examples_block10.json",
-	"../../../../shared/corpus/prowler/docs-extracted/reporting_json_asff_example.json",
-	"../../../../shared/corpus/prowler/docs-extracted/reporting_json_ocsf_example.json",
-	"../../../../shared/corpus/prowler/examples/output/example_output_aws.ocsf.json",
-	"../../../../shared/corpus/prowler/examples/output/example_output_aws.csv",
-	"../../../../shared/corpus/elastic-integrations/packages/aws/data_stream/guardduty/_dev/test/pipeline/test-guardduty.log",
-	"../../../../shared/corpus/elastic-integrations/packages/aws/data_stream/guardduty/sample_event.json",
-	"../../../../shared/corpus/elastic-integrations/packages/aws/data_stream/vpcflow/_dev/test/pipeline/test-v5-all-fields.log",
-	"../../../../shared/corpus/elastic-integrations/packages/falco/data_stream/falco_alerts/_dev/test/pipeline/test-falco.log",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-aws-console-sign-in-events_block01.json",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-aws-console-sign-in-events_block02.json",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-aws-console-sign-in-events_block04.json",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-user-identity_block04.txt",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-event-reference-user-identity_block05.txt",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-log-file-examples_block03.json",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-log-file-examples_block08.json-ish.txt",
+	"../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/cloudtrail-log-file-examples_block10.json",
+	"../../../testdata/corpus/prowler/docs-extracted/reporting_json_asff_example.json",
+	"../../../testdata/corpus/prowler/docs-extracted/reporting_json_ocsf_example.json",
+	"../../../testdata/corpus/prowler/examples/output/example_output_aws.ocsf.json",
+	"../../../testdata/corpus/prowler/examples/output/example_output_aws.csv",
+	"../../../testdata/corpus/elastic-integrations/packages/aws/data_stream/guardduty/_dev/test/pipeline/test-guardduty.log",
+	"../../../testdata/corpus/elastic-integrations/packages/aws/data_stream/guardduty/sample_event.json",
+	"../../../testdata/corpus/elastic-integrations/packages/aws/data_stream/vpcflow/_dev/test/pipeline/test-v5-all-fields.log",
+	"../../../testdata/corpus/elastic-integrations/packages/falco/data_stream/falco_alerts/_dev/test/pipeline/test-falco.log",
 }
 
 // TestSplitCorpus splits real files and checks what is known of them.
 func TestSplitCorpus(t *testing.T) {
-	const dir = "../../../../shared/corpus/"
+	const dir = "../../../testdata/corpus/"
 	tests := []struct {
 		path       string
 		wantFormat Format
@@ -811,7 +811,7 @@ func TestSplitCorpus(t *testing.T) {
 		t.Run(filepath.Base(tc.path), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, tc.path))
 			if err != nil {
-				t.Skipf("corpus file not available: %v", err)
+				t.Fatalf("corpus file missing (testdata/corpus holds the third-party test data): %v", err)
 			}
 			frames, format := split(t, string(data), Auto, 0)
 			if format != tc.wantFormat {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilsec/vigil/connectors/sources/framing"
 	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
@@ -106,29 +107,16 @@ type envelope struct {
 func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	var env envelope
 	if err := unmarshal(raw, &env); err != nil {
+		if isLogFile(raw) {
+			// One bad record must not sink the file: split it by
+			// structure and decode record by record.
+			return decodeRecords(splitRecords(raw), m)
+		}
 		return nil, err
 	}
 	switch {
 	case env.Records != nil:
-		out := make([]*ecs.Event, 0, len(env.Records))
-		var errs []error
-		for i, r := range env.Records {
-			var rec Record
-			if err := unmarshal(r, &rec); err != nil {
-				errs = append(errs, fmt.Errorf("Records[%d]: %w", i, err))
-				continue
-			}
-			ev, err := Normalize(&rec, r, m)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("Records[%d]: %w", i, err))
-				continue
-			}
-			out = append(out, ev)
-		}
-		if len(errs) > 0 {
-			return nil, errors.Join(errs...)
-		}
-		return out, nil
+		return decodeRecords(env.Records, m)
 	case env.DigestStartTime != "":
 		return nil, nil
 	case env.DetailType != "":
@@ -168,6 +156,9 @@ func unmarshal(b []byte, v any) error {
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			if te.Field == "" {
+				return fmt.Errorf("JSON %s where an object belongs", te.Value)
+			}
 			return fmt.Errorf("field %s: JSON %s where a %s belongs", te.Field, te.Value, te.Type)
 		}
 		return fmt.Errorf("invalid JSON: %w", err)
@@ -429,4 +420,49 @@ func yesNo(s string) *bool {
 		return &f
 	}
 	return nil
+}
+
+// isLogFile reports whether raw begins like a CloudTrail log file.
+func isLogFile(raw []byte) bool {
+	sp := framing.New(bytes.NewReader(raw), framing.Auto, len(raw)+1)
+	_, _ = sp.Next()
+	return sp.Format() == framing.Records
+}
+
+// splitRecords returns the elements of a log file's Records array, valid or
+// not, by structure.
+func splitRecords(raw []byte) []json.RawMessage {
+	sp := framing.New(bytes.NewReader(raw), framing.Records, len(raw)+1)
+	var out []json.RawMessage
+	for {
+		fr, err := sp.Next()
+		if err != nil {
+			return out
+		}
+		out = append(out, fr.Data)
+	}
+}
+
+// decodeRecords decodes the records of a log file, returning the good
+// events and, in a *normalize.PartialError, the records that failed.
+func decodeRecords(records []json.RawMessage, m normalize.Meta) ([]*ecs.Event, error) {
+	out := make([]*ecs.Event, 0, len(records))
+	var failed []normalize.ItemError
+	for i, r := range records {
+		var rec Record
+		err := unmarshal(r, &rec)
+		var ev *ecs.Event
+		if err == nil {
+			ev, err = Normalize(&rec, r, m)
+		}
+		if err != nil {
+			failed = append(failed, normalize.ItemError{Index: i, Path: fmt.Sprintf("Records[%d]", i), Raw: r, Err: err})
+			continue
+		}
+		out = append(out, ev)
+	}
+	if len(failed) > 0 {
+		return out, &normalize.PartialError{Items: failed}
+	}
+	return out, nil
 }

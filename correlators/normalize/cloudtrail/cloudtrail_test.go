@@ -3,6 +3,8 @@ package cloudtrail
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,13 +16,13 @@ import (
 
 // corpusDir holds the code blocks of the AWS CloudTrail user guide,
 // relative to this package's directory.
-const corpusDir = "../../../../shared/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/"
+const corpusDir = "../../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/"
 
 func readCorpus(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(corpusDir, name))
 	if err != nil {
-		t.Skipf("corpus file not available: %v", err)
+		t.Fatalf("corpus file missing (testdata/corpus holds the third-party test data): %v", err)
 	}
 	return b
 }
@@ -31,7 +33,8 @@ func readCorpus(t *testing.T, name string) []byte {
 func decode(t *testing.T, raw []byte, keep bool) ([]*ecs.Event, error) {
 	t.Helper()
 	evs, err := Decoder{}.Decode(raw, normalize.Meta{Origin: "test", KeepOriginal: keep})
-	if err != nil {
+	var pe *normalize.PartialError
+	if err != nil && !errors.As(err, &pe) {
 		if len(evs) > 0 {
 			t.Errorf("Decode returned %d events with the error %v", len(evs), err)
 		}
@@ -49,7 +52,7 @@ func decode(t *testing.T, raw []byte, keep bool) ([]*ecs.Event, error) {
 			t.Errorf("event %d: event.original empty with KeepOriginal", i)
 		}
 	}
-	return evs, nil
+	return evs, err
 }
 
 // checkRoundTrip checks that an event marshals to JSON that unmarshals to
@@ -499,7 +502,7 @@ func TestDecodeAWSExamplesErrors(t *testing.T) {
 func TestDecodeAllExamples(t *testing.T) {
 	entries, err := os.ReadDir(corpusDir)
 	if err != nil {
-		t.Skipf("corpus not available: %v", err)
+		t.Fatalf("corpus missing: %v", err)
 	}
 	var n int
 	for _, e := range entries {
@@ -716,21 +719,41 @@ func TestDecodeRecords(t *testing.T) {
 			t.Errorf("Decode = %d events, %v; want none and no error", len(evs), err)
 		}
 	})
+	// One bad record fails alone: the others are returned with a
+	// *normalize.PartialError naming the bad one.
+	partial := func(t *testing.T, evs []*ecs.Event, err error, wantEvents int, wantIndex int, wantText string) {
+		t.Helper()
+		var pe *normalize.PartialError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Decode = %d events, %v; want a *normalize.PartialError", len(evs), err)
+		}
+		if len(evs) != wantEvents {
+			t.Errorf("got %d good events, want %d", len(evs), wantEvents)
+		}
+		if len(pe.Items) != 1 || pe.Items[0].Index != wantIndex || pe.Items[0].Path != fmt.Sprintf("Records[%d]", wantIndex) || len(pe.Items[0].Raw) == 0 {
+			t.Fatalf("failed items = %+v, want Records[%d] with its bytes", pe.Items, wantIndex)
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("Records[%d]", wantIndex)) || !strings.Contains(err.Error(), wantText) {
+			t.Errorf("error %q does not say which record and what is wrong (%q)", err, wantText)
+		}
+	}
 	t.Run("a bad record", func(t *testing.T) {
 		bad := string(with(t, map[string]any{"eventTime": "yesterday"}))
 		evs, err := decode(t, records(r1, bad, r3), true)
-		if err == nil {
-			t.Fatalf("Decode returned %d events and no error", len(evs))
-		}
-		if !strings.Contains(err.Error(), "Records[1]") || !strings.Contains(err.Error(), "yesterday") {
-			t.Errorf("error %q does not say which record and what is wrong", err)
+		partial(t, evs, err, 2, 1, "yesterday")
+		if len(evs) == 2 && (evs[0].Event.ID != "r1" || evs[1].Event.ID != "r3") {
+			t.Errorf("good events %q, %q; want r1, r3", evs[0].Event.ID, evs[1].Event.ID)
 		}
 	})
 	t.Run("a record of the wrong type", func(t *testing.T) {
 		evs, err := decode(t, records(r1, `"text"`), true)
-		if err == nil || !strings.Contains(err.Error(), "Records[1]") {
-			t.Errorf("Decode = %d events, %v; want an error about Records[1]", len(evs), err)
-		}
+		partial(t, evs, err, 1, 1, "JSON string where an object belongs")
+	})
+	t.Run("a record that is not JSON", func(t *testing.T) {
+		// A raw line break inside a string makes the whole file invalid
+		// JSON; the records around it still decode.
+		evs, err := decode(t, records(r1, `{"eventTime":"2024-05-01T10:00:00Z","eventName":"a`+"\n"+`b"}`, r3), true)
+		partial(t, evs, err, 2, 1, "invalid JSON")
 	})
 	t.Run("Records not an array", func(t *testing.T) {
 		evs, err := decode(t, []byte(`{"Records":{"eventTime":"2024-05-01T10:00:00Z"}}`), true)
@@ -1026,7 +1049,20 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, keep bool) {
 		evs, err := Decoder{}.Decode(data, normalize.Meta{KeepOriginal: keep})
-		if err != nil {
+		var pe *normalize.PartialError
+		switch {
+		case errors.As(err, &pe):
+			// Good events come back with the failed items, each with
+			// its bytes and where it is.
+			if len(pe.Items) == 0 {
+				t.Fatal("a PartialError without items")
+			}
+			for _, it := range pe.Items {
+				if it.Err == nil || it.Path == "" || !bytes.Contains(data, it.Raw) {
+					t.Fatalf("failed item %+v is incomplete or not part of the input", it)
+				}
+			}
+		case err != nil:
 			if evs != nil {
 				t.Fatalf("Decode returned %d events with the error %v", len(evs), err)
 			}
