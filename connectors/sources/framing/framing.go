@@ -121,22 +121,6 @@ func (s *Splitter) readByte() (byte, error) {
 	return b, nil
 }
 
-func (s *Splitter) unreadByte(b byte) {
-	_ = s.r.UnreadByte()
-	s.off--
-	if b == '\n' {
-		s.line--
-	}
-}
-
-func (s *Splitter) keep(b byte) {
-	if len(s.frame) < s.max {
-		s.frame = append(s.frame, b)
-	} else {
-		s.overflow = true
-	}
-}
-
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 // skipBOM skips a UTF-8 byte order mark at the start of the stream.
@@ -151,16 +135,62 @@ func (s *Splitter) skipBOM() {
 // it.
 func (s *Splitter) skipSpace() (byte, error) {
 	for {
-		b, err := s.readByte()
+		b, err := s.buffered()
 		if err != nil {
 			return 0, err
 		}
-		if isSpace(b) {
-			continue
+		i := 0
+		for i < len(b) && isSpace(b[i]) {
+			i++
 		}
-		s.unreadByte(b)
-		return b, nil
+		if i < len(b) {
+			c := b[i]
+			s.advance(b, i, false)
+			return c, nil
+		}
+		s.advance(b, i, false)
 	}
+}
+
+// buffered returns the buffered input, reading more if none is buffered.
+// The slice is valid until the next read.
+func (s *Splitter) buffered() ([]byte, error) {
+	if s.r.Buffered() == 0 {
+		if _, err := s.r.Peek(1); err != nil {
+			return nil, err
+		}
+	}
+	b, _ := s.r.Peek(s.r.Buffered())
+	return b, nil
+}
+
+// advance consumes the first n bytes of b (from buffered), keeping them in
+// the frame if keep is set.
+func (s *Splitter) advance(b []byte, n int, keep bool) {
+	if n == 0 {
+		return
+	}
+	chunk := b[:n]
+	if keep {
+		s.keepBytes(chunk)
+	}
+	s.line += bytes.Count(chunk, newline)
+	s.off += int64(n)
+	_, _ = s.r.Discard(n)
+}
+
+var newline = []byte{'\n'}
+
+func (s *Splitter) keepBytes(p []byte) {
+	room := s.max - len(s.frame)
+	if len(p) > room {
+		if room > 0 {
+			s.frame = append(s.frame, p[:room]...)
+		}
+		s.overflow = true
+		return
+	}
+	s.frame = append(s.frame, p...)
 }
 
 // detect chooses the format from the first bytes.
@@ -339,7 +369,18 @@ func (s *Splitter) nextLine() (Frame, error) {
 	for {
 		f := s.begin()
 		for {
-			b, err := s.readByte()
+			line, err := s.r.ReadSlice('\n')
+			if n := len(line); n > 0 {
+				s.off += int64(n)
+				if line[n-1] == '\n' {
+					s.line++
+					line = line[:n-1]
+				}
+				s.keepBytes(line)
+			}
+			if err == bufio.ErrBufferFull {
+				continue
+			}
 			if err == io.EOF {
 				if len(s.frame) == 0 && !s.overflow {
 					return Frame{}, io.EOF
@@ -349,10 +390,7 @@ func (s *Splitter) nextLine() (Frame, error) {
 			if err != nil {
 				return Frame{}, err
 			}
-			if b == '\n' {
-				break
-			}
-			s.keep(b)
+			break
 		}
 		s.frame = bytes.TrimRight(s.frame, "\r")
 		if len(bytes.TrimSpace(s.frame)) == 0 && !s.overflow {
@@ -460,70 +498,104 @@ func (s *Splitter) nextElement() (Frame, error) {
 // scan consumes one JSON value into the frame buffer, by structure only.
 // It returns io.EOF if the input ends inside the value.
 func (s *Splitter) scan() error {
-	b, err := s.readByte()
+	b, err := s.buffered()
 	if err != nil {
 		return err
 	}
-	s.keep(b)
-	switch b {
-	case '{', '[':
-		depth, inStr, esc := 1, false, false
-		for depth > 0 {
-			c, err := s.readByte()
-			if err != nil {
-				return err
-			}
-			s.keep(c)
-			switch {
-			case inStr:
-				switch {
-				case esc:
-					esc = false
-				case c == '\\':
-					esc = true
-				case c == '"':
-					inStr = false
-				}
-			case c == '"':
-				inStr = true
-			case c == '{' || c == '[':
-				depth++
-			case c == '}' || c == ']':
-				depth--
-			}
-		}
-		return nil
-	case '"':
-		esc := false
-		for {
-			c, err := s.readByte()
-			if err != nil {
-				return err
-			}
-			s.keep(c)
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				return nil
-			}
-		}
-	default:
-		for {
-			c, err := s.readByte()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if isSpace(c) || c == ',' || c == ']' || c == '}' {
-				s.unreadByte(c)
-				return nil
-			}
-			s.keep(c)
-		}
+	switch b[0] {
+	case '{', '[', '"':
+		return s.scanStructured()
 	}
+	// A scalar (or a stray byte): its first byte is always taken, so that
+	// every call makes progress, then up to a delimiter.
+	s.advance(b, 1, true)
+	for {
+		b, err := s.buffered()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if j := bytes.IndexAny(b, " \t\n\r,]}"); j >= 0 {
+			s.advance(b, j, true)
+			return nil
+		}
+		s.advance(b, len(b), true)
+	}
+}
+
+// structural marks the bytes that matter outside strings.
+var structural = [256]bool{'{': true, '}': true, '[': true, ']': true, '"': true}
+
+// scanStructured consumes an object, array or string, a buffered chunk at a
+// time, jumping between the bytes that matter: inside strings to the next
+// quote (escaped quotes are told by the backslashes before them), outside
+// strings to the next bracket or quote.
+func (s *Splitter) scanStructured() error {
+	depth, inStr, esc := 0, false, false
+	for {
+		b, err := s.buffered()
+		if err != nil {
+			return err
+		}
+		i := 0
+	chunk:
+		for i < len(b) {
+			if inStr {
+				if esc {
+					// The previous chunk ended on an escaping backslash.
+					esc = false
+					i++
+					continue
+				}
+				j := bytes.IndexByte(b[i:], '"')
+				if j < 0 {
+					esc = trailingBackslashes(b[i:])%2 == 1
+					break chunk
+				}
+				q := i + j
+				if trailingBackslashes(b[i:q])%2 == 1 {
+					i = q + 1 // an escaped quote
+					continue
+				}
+				inStr = false
+				i = q + 1
+				if depth == 0 {
+					s.advance(b, i, true)
+					return nil
+				}
+				continue
+			}
+			for i < len(b) && !structural[b[i]] {
+				i++
+			}
+			if i == len(b) {
+				break chunk
+			}
+			switch b[i] {
+			case '"':
+				inStr = true
+			case '{', '[':
+				depth++
+			default:
+				depth--
+				if depth <= 0 {
+					s.advance(b, i+1, true)
+					return nil
+				}
+			}
+			i++
+		}
+		s.advance(b, len(b), true)
+	}
+}
+
+// trailingBackslashes counts the backslashes that end b.
+func trailingBackslashes(b []byte) int {
+	n := 0
+	for n < len(b) && b[len(b)-1-n] == '\\' {
+		n++
+	}
+	return n
 }
