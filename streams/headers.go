@@ -28,6 +28,9 @@ const (
 	HeaderFromTopic     = "vigil-from-topic"
 	HeaderFromPartition = "vigil-from-partition"
 	HeaderFromOffset    = "vigil-from-offset"
+
+	// HeaderLate says why a record on the late topic was too late.
+	HeaderLate = "vigil-late"
 )
 
 // Header returns the value of the last header named key, or "".

@@ -16,6 +16,13 @@ type metrics struct {
 	retries   prometheus.Counter
 	txns      *prometheus.CounterVec
 	batchTime prometheus.Histogram
+	late      *prometheus.CounterVec
+	sessions  prometheus.Counter
+
+	tasks            prometheus.Gauge
+	restored         *prometheus.CounterVec
+	restoreRemaining *prometheus.GaugeVec
+	restoreSeconds   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -50,7 +57,38 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 		}),
 	}
+	m.late = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_late_records_total",
+		Help: "Records later than a window's grace period, sent to the late topic, per input topic.",
+	}, []string{"topic"})
+	m.sessions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vigil_session_restarts_total",
+		Help: "Consumer sessions that failed and were started again.",
+	})
+	m.tasks = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_tasks",
+		Help: "Tasks (input partitions with state) this instance runs.",
+	})
+	m.restored = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_restore_records_total",
+		Help: "Changelog records replayed into local state, per store.",
+	}, []string{"store"})
+	m.restoreRemaining = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "vigil_restore_remaining_records",
+		Help: "Changelog records still to replay in restores under way, per store.",
+	}, []string{"store"})
+	m.restoreSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vigil_restore_duration_seconds",
+		Help:    "Time to restore one task.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+	})
 	if reg != nil {
+		m.late = Register(reg, m.late)
+		m.sessions = Register(reg, m.sessions)
+		m.tasks = Register(reg, m.tasks)
+		m.restored = Register(reg, m.restored)
+		m.restoreRemaining = Register(reg, m.restoreRemaining)
+		m.restoreSeconds = Register(reg, m.restoreSeconds)
 		m.consumed = Register(reg, m.consumed)
 		m.produced = Register(reg, m.produced)
 		m.errors = Register(reg, m.errors)

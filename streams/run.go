@@ -2,14 +2,22 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigilsec/vigil/state"
 )
 
 // Runner runs one instance of a stream app.
@@ -17,6 +25,15 @@ type Runner struct {
 	app   App
 	m     *metrics
 	ready atomic.Bool
+
+	// Set while a stateful app runs.
+	db         *state.DB
+	admin      *kgo.Client
+	tasks      *tasks
+	specs      map[string]state.Spec
+	allSpecs   []state.Spec
+	changelogs []string
+	storeOf    map[string]string // changelog topic -> store
 }
 
 // New checks an app description and returns a runner for it.
@@ -25,11 +42,32 @@ func New(app App) (*Runner, error) {
 	if err := app.Validate(); err != nil {
 		return nil, err
 	}
-	return &Runner{app: app, m: newMetrics(app.Registerer)}, nil
+	r := &Runner{app: app, m: newMetrics(app.Registerer)}
+	if app.stateful() {
+		r.allSpecs = append([]state.Spec{taskStore, timerStore}, app.Stores...)
+		r.specs = map[string]state.Spec{}
+		r.storeOf = map[string]string{}
+		for _, s := range r.allSpecs {
+			r.specs[s.Name] = s
+			t := app.ChangelogTopic(s.Name)
+			r.changelogs = append(r.changelogs, t)
+			r.storeOf[t] = s.Name
+		}
+	}
+	return r, nil
 }
 
 // Ready reports whether the app is connected and running its loop.
 func (r *Runner) Ready() bool { return r.ready.Load() }
+
+// Inputs returns the topics the app consumes.
+func (r *Runner) Inputs() []string {
+	in := slices.Clone(r.app.Inputs)
+	if r.app.RepartitionTopic != "" {
+		in = append(in, r.app.RepartitionTopic)
+	}
+	return in
+}
 
 // Run consumes and processes until ctx is done, then finishes and commits
 // the batch in hand, leaves the group and returns nil. A session that fails
@@ -37,18 +75,47 @@ func (r *Runner) Ready() bool { return r.ready.Load() }
 // backoff; its uncommitted batch is processed again by whoever owns the
 // partitions next.
 func (r *Runner) Run(ctx context.Context) error {
+	if r.app.stateful() {
+		dir := filepath.Join(r.app.State.Dir, r.app.Group)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("streams: state dir: %w", err)
+		}
+		opts := r.app.State
+		opts.Dir = dir
+		if opts.Logger == nil {
+			opts.Logger = r.app.Logger
+		}
+		db, err := state.Open(opts)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		r.db = db
+		admin, err := kgo.NewClient(append(slices.Clone(r.app.Client), kgo.WithLogger(KgoLogger(r.app.Logger)))...)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+		r.admin = admin
+	}
 	wait := time.Second
 	for {
 		var err error
-		if r.app.Guarantee == AtLeastOnce {
-			err = r.runAtLeastOnce(ctx)
-		} else {
-			err = r.runExactlyOnce(ctx)
+		if r.app.stateful() {
+			err = r.ensureChangelogs(ctx)
+		}
+		if err == nil {
+			if r.app.Guarantee == AtLeastOnce {
+				err = r.runAtLeastOnce(ctx)
+			} else {
+				err = r.runExactlyOnce(ctx)
+			}
 		}
 		r.ready.Store(false)
 		if ctx.Err() != nil || err == nil {
 			return nil
 		}
+		r.m.sessions.Inc()
 		r.app.Logger.Error("stream session failed; starting a new one", "err", err, "backoff", wait)
 		select {
 		case <-ctx.Done():
@@ -59,13 +126,79 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
+// ensureChangelogs creates the changelog topics, with as many partitions as
+// the widest input.
+func (r *Runner) ensureChangelogs(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(r.admin)
+	details, err := adm.ListTopics(ctx, r.Inputs()...)
+	if err != nil {
+		return fmt.Errorf("describe inputs: %w", err)
+	}
+	var parts int32
+	for _, in := range r.Inputs() {
+		d, ok := details[in]
+		if !ok || d.Err != nil {
+			return fmt.Errorf("input topic %s: %v", in, d.Err)
+		}
+		parts = max(parts, int32(len(d.Partitions)))
+	}
+	for _, spec := range r.allSpecs {
+		topic := r.app.ChangelogTopic(spec.Name)
+		cfg := map[string]*string{"cleanup.policy": ptr("compact")}
+		if spec.Kind == state.KindWindow {
+			cfg["cleanup.policy"] = ptr("compact,delete")
+			cfg["retention.ms"] = ptr(strconv.FormatInt((spec.Retention + 24*time.Hour).Milliseconds(), 10))
+		}
+		resp, err := adm.CreateTopic(ctx, parts, -1, cfg, topic)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("create changelog %s: %w", topic, err)
+		}
+	}
+	cls, err := adm.ListTopics(ctx, r.changelogs...)
+	if err != nil {
+		return err
+	}
+	for _, t := range r.changelogs {
+		if n := int32(len(cls[t].Partitions)); n < parts {
+			return fmt.Errorf("changelog %s has %d partitions, fewer than the %d of the inputs", t, n, parts)
+		}
+	}
+	return nil
+}
+
+func ptr(s string) *string { return &s }
+
 func (r *Runner) clientOpts() []kgo.Opt {
-	return append(slices.Clone(r.app.Client),
+	opts := append(slices.Clone(r.app.Client),
 		kgo.ConsumerGroup(r.app.Group),
-		kgo.ConsumeTopics(r.app.Inputs...),
+		kgo.ConsumeTopics(r.Inputs()...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.WithLogger(KgoLogger(r.app.Logger)),
 	)
+	if r.app.stateful() {
+		manual := map[string]bool{}
+		for _, t := range r.changelogs {
+			manual[t] = true
+		}
+		opts = append(opts,
+			kgo.RecordPartitioner(changelogPartitioner{manual: manual, def: kgo.StickyKeyPartitioner(nil)}),
+			kgo.OnPartitionsAssigned(r.tasks.onAssigned),
+			kgo.OnPartitionsRevoked(r.tasks.onRevoked),
+			kgo.OnPartitionsLost(r.tasks.onRevoked),
+		)
+		if len(r.Inputs()) > 1 {
+			// Tasks span inputs by partition number: the range
+			// balancer gives each member the same numbers of every
+			// input with as many partitions.
+			opts = append(opts, kgo.Balancers(kgo.RangeBalancer()))
+		}
+	}
+	return opts
 }
 
 // batch is the work of one poll.
@@ -75,6 +208,12 @@ type batch struct {
 	produced map[string]int64
 	dlq      map[string]int64
 	errs     map[string]int64
+	late     map[string]int64
+	txn      *state.Txn
+	touched  []*task
+
+	mu      sync.Mutex
+	markers map[string]map[int32]int64 // store -> partition -> changelog offset
 }
 
 func newBatch() *batch {
@@ -83,6 +222,8 @@ func newBatch() *batch {
 		produced: map[string]int64{},
 		dlq:      map[string]int64{},
 		errs:     map[string]int64{},
+		late:     map[string]int64{},
+		markers:  map[string]map[int32]int64{},
 	}
 }
 
@@ -93,34 +234,93 @@ func (b *batch) reset() {
 	clear(b.produced)
 	clear(b.dlq)
 	clear(b.errs)
+	clear(b.late)
+	clear(b.markers)
+	b.touched = b.touched[:0]
+	b.txn = nil
 }
 
-// process runs every record of fetches through the processor, collecting
-// outputs and dead letters in b. It returns an error only when ctx ends
-// while a retryable failure is being retried, or when the processor's Flush
-// fails; the batch must then not commit.
+func (b *batch) touch(t *task) {
+	for _, x := range b.touched {
+		if x == t {
+			return
+		}
+	}
+	b.touched = append(b.touched, t)
+}
+
+// flushTo moves the context's outputs into the batch.
+func (c *Context) flushTo(b *batch) {
+	b.out = append(b.out, c.out...)
+	if c.dead > 0 && c.rec != nil {
+		b.dlq[c.rec.Topic] += int64(c.dead)
+	}
+	if c.late > 0 && c.rec != nil {
+		b.late[c.rec.Topic] += int64(c.late)
+	}
+	c.out, c.dead, c.late = c.out[:0], 0, 0
+}
+
+// process runs every record of fetches through the processor, then the
+// timers and stream-time handlers of the tasks involved; with no fetches it
+// punctuates: idle tasks advance and due timers fire. Outputs, dead letters
+// and changelog records collect in b. It returns an error when the batch
+// must not commit: ctx ended during a retry, a task could not be restored,
+// the processor's Flush failed.
 func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) error {
-	c := &Context{ctx: ctx, app: r.app.Name, dlq: r.app.DLQ}
+	c := &Context{ctx: ctx, app: r.app.Name, dlq: r.app.DLQ, r: r, batch: b}
+	now := time.Now()
+	if r.app.stateful() {
+		b.txn = r.db.Begin()
+		c.txn = b.txn
+	}
 	for it := fetches.RecordIter(); !it.Done(); {
 		rec := it.Next()
 		b.consumed[rec.Topic]++
 		c.rec = rec
+		if r.app.stateful() {
+			t, err := r.tasks.get(ctx, rec.Partition)
+			if err != nil {
+				return err
+			}
+			c.task = t
+			t.observe(r.app.EventTime(rec), now)
+			b.touch(t)
+		}
 		err := r.processOne(c, rec)
 		if err == nil {
-			b.out = append(b.out, c.out...)
-			if c.dead > 0 {
-				b.dlq[rec.Topic] += int64(c.dead)
-			}
+			c.flushTo(b)
 			continue
 		}
 		if ctx.Err() != nil && IsRetryable(err) {
 			return ctx.Err()
 		}
+		c.out, c.dead, c.late = c.out[:0], 0, 0
 		b.errs[rec.Topic]++
 		b.dlq[rec.Topic]++
 		b.out = append(b.out, DeadLetter(r.app.DLQ, r.app.Name, rec, err))
 		r.app.Logger.Warn("record sent to dead-letter topic",
 			"origin", Origin(rec), "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "err", err)
+	}
+	if r.app.stateful() {
+		if len(fetches) == 0 {
+			for _, t := range r.tasks.live {
+				t.idleAdvance(now, r.app.IdleTimeout)
+				if t.due(now) {
+					b.touch(t)
+				}
+			}
+		}
+		c.rec = nil
+		for _, t := range b.touched {
+			if err := r.firePending(c, t, now); err != nil {
+				return err
+			}
+		}
+		for _, ch := range b.txn.Changes() {
+			topic := r.app.ChangelogTopic(ch.Store)
+			b.out = append(b.out, &kgo.Record{Topic: topic, Partition: ch.Partition, Key: ch.Key, Value: ch.Value})
+		}
 	}
 	for _, o := range b.out {
 		b.produced[o.Topic]++
@@ -135,11 +335,22 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) err
 
 // processOne calls the processor, retrying retryable failures with backoff
 // and turning a panic into an error, so that no input can stop a partition.
+// The record's state writes are undone if it fails.
 func (r *Runner) processOne(c *Context, rec *kgo.Record) error {
 	wait := r.app.RetryBackoff
 	for {
-		c.out, c.dead = c.out[:0], 0
+		c.out, c.dead, c.late = c.out[:0], 0, 0
+		if c.txn != nil {
+			c.txn.Savepoint()
+		}
 		err := safeProcess(r.app.Processor, c, rec)
+		if c.txn != nil {
+			if err == nil {
+				c.txn.Release()
+			} else if rbErr := c.txn.Rollback(); rbErr != nil {
+				return fmt.Errorf("undo state writes: %w", rbErr)
+			}
+		}
 		if err == nil || !IsRetryable(err) {
 			return err
 		}
@@ -163,6 +374,72 @@ func safeProcess(p Processor, c *Context, rec *kgo.Record) (err error) {
 	return p.Process(c, rec)
 }
 
+// produceAll produces outs through produce and waits for every result,
+// returning the first error. Offsets of changelog records become the
+// batch's markers.
+func (r *Runner) produceAll(ctx context.Context, b *batch, produce func(context.Context, *kgo.Record, func(*kgo.Record, error))) error {
+	var (
+		wg    sync.WaitGroup
+		first error
+	)
+	wg.Add(len(b.out))
+	for _, o := range b.out {
+		produce(ctx, o, func(rec *kgo.Record, err error) {
+			defer wg.Done()
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = err
+				}
+				return
+			}
+			if store, ok := r.storeOf[rec.Topic]; ok {
+				m := b.markers[store]
+				if m == nil {
+					m = map[int32]int64{}
+					b.markers[store] = m
+				}
+				m[rec.Partition] = max(m[rec.Partition], rec.Offset)
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// commitLocal writes the batch's state after its Kafka commit.
+func (r *Runner) commitLocal(b *batch) error {
+	if b.txn == nil {
+		return nil
+	}
+	for store, ps := range b.markers {
+		for p, off := range ps {
+			if err := b.txn.SetMarker(store, p, off); err != nil {
+				b.txn.Discard()
+				return err
+			}
+		}
+	}
+	if err := b.txn.Commit(); err != nil {
+		return fmt.Errorf("commit local state: %w", err)
+	}
+	return nil
+}
+
+// abortLocal drops the batch's state writes and the in-memory task state
+// they went with; tasks reload from the local copy, which is current.
+func (r *Runner) abortLocal(b *batch) {
+	if b.txn == nil {
+		return
+	}
+	b.txn.Discard()
+	for p := range r.tasks.live {
+		delete(r.tasks.live, p)
+		r.m.tasks.Dec()
+	}
+}
+
 func (r *Runner) committed(b *batch, start time.Time) {
 	for t, n := range b.consumed {
 		r.m.consumed.WithLabelValues(t).Add(float64(n))
@@ -176,6 +453,9 @@ func (r *Runner) committed(b *batch, start time.Time) {
 	for t, n := range b.dlq {
 		r.m.dlq.WithLabelValues(t).Add(float64(n))
 	}
+	for t, n := range b.late {
+		r.m.late.WithLabelValues(t).Add(float64(n))
+	}
 	r.m.txns.WithLabelValues("committed").Inc()
 	r.m.batchTime.Observe(time.Since(start).Seconds())
 	if r.app.Observer != nil {
@@ -183,34 +463,45 @@ func (r *Runner) committed(b *batch, start time.Time) {
 	}
 }
 
-// produceAll produces outs through produce and waits for every result,
-// returning the first error.
-func produceAll(ctx context.Context, outs []*kgo.Record, produce func(context.Context, *kgo.Record, func(*kgo.Record, error))) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	wg.Add(len(outs))
-	for _, o := range outs {
-		produce(ctx, o, func(_ *kgo.Record, err error) {
-			defer wg.Done()
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
-
 const endTimeout = 30 * time.Second
 
+// poll polls, waking up for punctuation if the app keeps state.
+func (r *Runner) poll(ctx context.Context, poll func(context.Context, int) kgo.Fetches) kgo.Fetches {
+	if !r.app.stateful() {
+		return poll(ctx, r.app.MaxPollRecords)
+	}
+	pctx, cancel := context.WithTimeout(ctx, r.app.PunctuateInterval)
+	defer cancel()
+	return poll(pctx, r.app.MaxPollRecords)
+}
+
+func (r *Runner) fetchErrors(fetches kgo.Fetches) {
+	fetches.EachError(func(t string, p int32, err error) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		r.app.Logger.Warn("fetch error", "topic", t, "partition", p, "err", err)
+	})
+}
+
+// punctuationDue reports whether an empty poll should still run a batch.
+func (r *Runner) punctuationDue() bool {
+	if !r.app.stateful() {
+		return false
+	}
+	now := time.Now()
+	for _, t := range r.tasks.live {
+		if t.due(now) || r.app.IdleTimeout > 0 && t.streamTime != noTime && now.Sub(t.lastRecord) >= r.app.IdleTimeout {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *Runner) runExactlyOnce(ctx context.Context) error {
+	if r.app.stateful() {
+		r.tasks = newTasks(r)
+	}
 	opts := append(r.clientOpts(),
 		kgo.TransactionalID(r.app.Group+"-"+r.app.InstanceID),
 		kgo.TransactionTimeout(r.app.TransactionTimeout),
@@ -224,19 +515,35 @@ func (r *Runner) runExactlyOnce(ctx context.Context) error {
 	if err := sess.Client().Ping(ctx); err != nil {
 		return fmt.Errorf("reach brokers: %w", err)
 	}
+	if r.app.stateful() {
+		// Initializing the producer id fences an earlier incarnation and
+		// aborts its open transaction, so changelogs read to their end.
+		if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+			return fmt.Errorf("initialize producer id: %w", err)
+		}
+	}
 	r.ready.Store(true)
 
 	b := newBatch()
 	for {
-		fetches := sess.PollRecords(ctx, r.app.MaxPollRecords)
+		if r.tasks != nil {
+			if err := r.tasks.sync(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("restore tasks: %w", err)
+			}
+		}
+		fetches := r.poll(ctx, sess.PollRecords)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return nil
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			r.app.Logger.Warn("fetch error", "topic", t, "partition", p, "err", err)
-		})
+		r.fetchErrors(fetches)
 		if fetches.NumRecords() == 0 {
-			continue
+			if !r.punctuationDue() {
+				continue
+			}
+			fetches = nil
 		}
 		start := time.Now()
 		if err := sess.Begin(); err != nil {
@@ -248,7 +555,7 @@ func (r *Runner) runExactlyOnce(ctx context.Context) error {
 		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.app.TransactionTimeout)
 		perr := r.process(ctx, fetches, b)
 		if perr == nil {
-			perr = produceAll(work, b.out, sess.Produce)
+			perr = r.produceAll(work, b, sess.Produce)
 		}
 		try := kgo.TryCommit
 		if perr != nil {
@@ -258,11 +565,17 @@ func (r *Runner) runExactlyOnce(ctx context.Context) error {
 		cancel()
 		switch {
 		case err != nil:
+			r.abortLocal(b)
 			r.m.txns.WithLabelValues("aborted").Inc()
 			return fmt.Errorf("end transaction: %w", err)
 		case committed:
+			if err := r.commitLocal(b); err != nil {
+				r.abortLocal(b)
+				return err
+			}
 			r.committed(b, start)
 		default:
+			r.abortLocal(b)
 			r.m.txns.WithLabelValues("aborted").Inc()
 			if perr != nil {
 				if ctx.Err() != nil {
@@ -277,6 +590,9 @@ func (r *Runner) runExactlyOnce(ctx context.Context) error {
 }
 
 func (r *Runner) runAtLeastOnce(ctx context.Context) error {
+	if r.app.stateful() {
+		r.tasks = newTasks(r)
+	}
 	opts := append(r.clientOpts(),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
@@ -293,31 +609,44 @@ func (r *Runner) runAtLeastOnce(ctx context.Context) error {
 
 	b := newBatch()
 	for {
-		fetches := cl.PollRecords(ctx, r.app.MaxPollRecords)
+		if r.tasks != nil {
+			if err := r.tasks.sync(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("restore tasks: %w", err)
+			}
+		}
+		fetches := r.poll(ctx, cl.PollRecords)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			cl.AllowRebalance()
 			return nil
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			r.app.Logger.Warn("fetch error", "topic", t, "partition", p, "err", err)
-		})
+		r.fetchErrors(fetches)
 		if fetches.NumRecords() == 0 {
-			cl.AllowRebalance()
-			continue
+			if !r.punctuationDue() {
+				cl.AllowRebalance()
+				continue
+			}
+			fetches = nil
 		}
 		start := time.Now()
 		b.reset()
 		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.app.TransactionTimeout)
 		err := r.process(ctx, fetches, b)
 		if err == nil {
-			err = produceAll(work, b.out, cl.Produce)
+			err = r.produceAll(work, b, cl.Produce)
 		}
 		if err == nil {
 			err = cl.CommitUncommittedOffsets(work)
 		}
+		if err == nil {
+			err = r.commitLocal(b)
+		}
 		cancel()
 		cl.AllowRebalance()
 		if err != nil {
+			r.abortLocal(b)
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -15,10 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigilsec/vigil/state"
 )
 
 // Guarantee is a stream app's delivery guarantee.
@@ -79,6 +82,22 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
+// TimerHandler is implemented by processors that set timers.
+type TimerHandler interface {
+	// OnTimer is called when a timer is due: an event-time timer once the
+	// task's stream time reaches it, a wall-clock timer once the clock
+	// does. It runs in a batch like Process; c.Record() is nil.
+	OnTimer(c *Context, t Timer) error
+}
+
+// StreamTimeHandler is implemented by processors that act when a task's
+// stream time advances, to close windows.
+type StreamTimeHandler interface {
+	// OnStreamTime is called after a batch for each task whose stream time
+	// advanced, with the new stream time.
+	OnStreamTime(c *Context, streamTime time.Time) error
+}
+
 // Observer is told what each app committed. Calls come from the app's
 // goroutine; implementations must be safe for concurrent use across apps.
 type Observer interface {
@@ -136,6 +155,33 @@ type App struct {
 	// RetryBackoff is the first wait before retrying a retryable failure;
 	// it doubles up to MaxRetryBackoff. Defaults 100ms and 10s.
 	RetryBackoff, MaxRetryBackoff time.Duration
+	// Stores are the app's state stores. Each task (input partition) has
+	// its own instance of each, written through to the compacted changelog
+	// topic ChangelogTopic(name), and restored from it when the task is
+	// assigned. An app with stores also keeps its stream time and timers
+	// per task.
+	Stores []state.Spec
+	// State configures the local database of the stores. State.Dir is
+	// required for an app with stores; the app keeps its own subdirectory.
+	State state.Options
+	// ChangelogTopic names a store's changelog. Default: Group + "-" +
+	// store + "-changelog".
+	ChangelogTopic func(store string) string
+	// EventTime returns a record's event time. Default: its timestamp.
+	EventTime func(*kgo.Record) time.Time
+	// IdleTimeout is how long a task may go without records before its
+	// stream time advances with the wall clock, so that its windows close
+	// and its event-time timers fire. Zero (the default) never advances it.
+	IdleTimeout time.Duration
+	// PunctuateInterval is how often wall-clock timers and idle tasks are
+	// checked when no records arrive. Default 1s.
+	PunctuateInterval time.Duration
+	// RepartitionTopic, if set, is consumed along with the inputs and is
+	// where Context.Repartition writes.
+	RepartitionTopic string
+	// LateTopic receives records later than a window's grace period.
+	// Default "vigil.late".
+	LateTopic string
 	// Logger defaults to a no-op logger.
 	Logger *slog.Logger
 	// Registerer registers the app's metrics; nil registers nothing.
@@ -170,7 +216,23 @@ func (a *App) EnsureDefaults() {
 	if a.Logger == nil {
 		a.Logger = slog.New(slog.DiscardHandler)
 	}
+	if a.ChangelogTopic == nil {
+		group := a.Group
+		a.ChangelogTopic = func(store string) string { return group + "-" + store + "-changelog" }
+	}
+	if a.EventTime == nil {
+		a.EventTime = func(r *kgo.Record) time.Time { return r.Timestamp }
+	}
+	if a.PunctuateInterval <= 0 {
+		a.PunctuateInterval = time.Second
+	}
+	if a.LateTopic == "" {
+		a.LateTopic = "vigil.late"
+	}
 }
+
+// stateful reports whether the app keeps state.
+func (a *App) stateful() bool { return len(a.Stores) > 0 }
 
 // Validate returns every problem with the app description.
 func (a *App) Validate() error {
@@ -187,6 +249,23 @@ func (a *App) Validate() error {
 	if a.Guarantee != ExactlyOnce && a.Guarantee != AtLeastOnce {
 		errs = append(errs, fmt.Errorf("streams: app %q: unknown guarantee %d", a.Name, a.Guarantee))
 	}
+	seen := map[string]bool{}
+	for i := range a.Stores {
+		s := &a.Stores[i]
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("streams: app %q: %w", a.Name, err))
+		}
+		if strings.HasPrefix(s.Name, "_") {
+			errs = append(errs, fmt.Errorf("streams: app %q: store names beginning with _ are the runtime's", a.Name))
+		}
+		if seen[s.Name] {
+			errs = append(errs, fmt.Errorf("streams: app %q: store %q declared twice", a.Name, s.Name))
+		}
+		seen[s.Name] = true
+	}
+	if a.stateful() && a.State.Dir == "" {
+		errs = append(errs, fmt.Errorf("streams: app %q has stores but no State.Dir", a.Name))
+	}
 	return errors.Join(errs...)
 }
 
@@ -199,6 +278,90 @@ type Context struct {
 	app  string
 	dlq  string
 	dead int
+	late int
+
+	r     *Runner
+	txn   *state.Txn
+	task  *task
+	batch *batch
+}
+
+// Record returns the record being processed; nil in a timer.
+func (c *Context) Record() *kgo.Record { return c.rec }
+
+// Partition returns the task's partition.
+func (c *Context) Partition() int32 {
+	if c.task != nil {
+		return c.task.p
+	}
+	if c.rec != nil {
+		return c.rec.Partition
+	}
+	return -1
+}
+
+// EventTime returns the event time of the record being processed.
+func (c *Context) EventTime() time.Time {
+	if c.rec == nil {
+		return time.Time{}
+	}
+	return c.r.app.EventTime(c.rec)
+}
+
+// StreamTime returns the task's stream time: the latest event time it has
+// seen, advanced by the wall clock while it is idle (see App.IdleTimeout).
+// It is the zero time before the first record.
+func (c *Context) StreamTime() time.Time {
+	if c.task == nil || c.task.streamTime == noTime {
+		return time.Time{}
+	}
+	return time.UnixMilli(c.task.streamTime).UTC()
+}
+
+func (c *Context) spec(name string, kind state.Kind) state.Spec {
+	if c.txn == nil || c.task == nil {
+		panic(fmt.Sprintf("streams: store %q used outside a stateful app's processing", name))
+	}
+	s, ok := c.r.specs[name]
+	if !ok || s.Kind != kind {
+		panic(fmt.Sprintf("streams: app %q has no store %q of that kind", c.app, name))
+	}
+	return s
+}
+
+// KV returns the task's instance of the key-value store name.
+func (c *Context) KV(name string) *state.KVStore {
+	c.spec(name, state.KindKV)
+	return c.txn.KV(name, c.task.p)
+}
+
+// Window returns the task's instance of the window store name.
+func (c *Context) Window(name string) *state.WindowStore {
+	return c.txn.Window(c.spec(name, state.KindWindow), c.task.p)
+}
+
+// Repartition writes a record keyed by key to the app's repartition topic;
+// the app consumes it again, in the task that owns the key.
+func (c *Context) Repartition(key, value []byte, headers ...kgo.RecordHeader) {
+	if c.r.app.RepartitionTopic == "" {
+		panic(fmt.Sprintf("streams: app %q has no repartition topic", c.app))
+	}
+	c.Emit(c.r.app.RepartitionTopic, key, value, headers...)
+}
+
+// Late sends the record being processed to the late topic, with the reason
+// in a header, and counts it.
+func (c *Context) Late(reason string) {
+	if c.rec == nil {
+		return
+	}
+	h := append(append([]kgo.RecordHeader(nil), c.rec.Headers...),
+		kgo.RecordHeader{Key: HeaderLate, Value: []byte(reason)},
+		kgo.RecordHeader{Key: HeaderApp, Value: []byte(c.app)},
+		kgo.RecordHeader{Key: HeaderFromTopic, Value: []byte(c.rec.Topic)},
+	)
+	c.out = append(c.out, &kgo.Record{Topic: c.r.app.LateTopic, Key: c.rec.Key, Value: c.rec.Value, Headers: h, Timestamp: c.rec.Timestamp})
+	c.late++
 }
 
 // Context returns the context of the running app; it is done when the app is
