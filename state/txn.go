@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -36,6 +37,18 @@ type Txn struct {
 	changes []Change
 	index   map[changeKey]int
 	done    bool
+
+	// writes holds the transaction's writes by storage key (nil value:
+	// deleted), so that reading them back skips Pebble; ranges are the
+	// range deletions (Expire) it made.
+	writes map[string][]byte
+	where  map[string]bucketKey // cache bucket of each written key
+	ranges [][2][]byte
+	// reads memoizes what the transaction read from the database, absent
+	// keys included (nil).
+	reads map[string][]byte
+	// expired lists the window expiries the transaction made.
+	expired []expiry
 
 	// The savepoint, if one is open: what to undo on Rollback.
 	sp      bool
@@ -78,8 +91,10 @@ func (t *Txn) Rollback() error {
 		var err error
 		if u.existed {
 			err = t.b.Set(u.key, u.prev, nil)
+			t.writes[string(u.key)] = u.prev
 		} else {
 			err = t.b.Delete(u.key, nil)
+			t.writes[string(u.key)] = nil
 		}
 		if err != nil {
 			return err
@@ -98,7 +113,7 @@ func (t *Txn) Rollback() error {
 
 // remember saves the current value of a storage key before its first write
 // since the savepoint.
-func (t *Txn) remember(key []byte) error {
+func (t *Txn) remember(key []byte, bk bucketKey, pre []byte) error {
 	if !t.sp {
 		return nil
 	}
@@ -108,7 +123,7 @@ func (t *Txn) remember(key []byte) error {
 	if t.spWrote[string(key)] {
 		return nil
 	}
-	prev, existed, err := t.get(key)
+	prev, existed, err := t.get(key, bk, pre)
 	if err != nil {
 		return err
 	}
@@ -119,7 +134,7 @@ func (t *Txn) remember(key []byte) error {
 
 // Begin starts a transaction.
 func (d *DB) Begin() *Txn {
-	return &Txn{d: d, b: d.db.NewIndexedBatch(), index: map[changeKey]int{}}
+	return &Txn{d: d, b: d.db.NewIndexedBatch(), index: map[changeKey]int{}, writes: map[string][]byte{}, where: map[string]bucketKey{}, reads: map[string][]byte{}}
 }
 
 func (t *Txn) record(store string, p int32, key, value []byte) {
@@ -157,7 +172,28 @@ func (t *Txn) Commit() error {
 	}
 	t.done = true
 	defer t.b.Close()
-	return t.d.db.Apply(t.b, t.d.wo)
+	if err := t.d.db.Apply(t.b, t.d.wo); err != nil {
+		t.d.cache.clear()
+		return err
+	}
+	for _, e := range t.expired {
+		t.d.cache.dropBelow(e.prefix, e.seg)
+		t.d.setExpired(e)
+	}
+	for k, v := range t.writes {
+		bk := t.where[k]
+		if done, ok := t.d.expiredBelow([]byte(bk.prefix)); ok && bk.seg != noSeg && bk.seg < done {
+			continue // written, then expired in this transaction
+		}
+		t.d.cache.put(bk.prefix, bk.seg, k, v)
+	}
+	return nil
+}
+
+// expiry records that a window store partition is expired below a segment.
+type expiry struct {
+	prefix string
+	seg    int64
 }
 
 // Discard drops the transaction's writes.
@@ -168,9 +204,70 @@ func (t *Txn) Discard() {
 	}
 }
 
-func (t *Txn) get(key []byte) ([]byte, bool, error) {
-	v, closer, err := t.b.Get(key)
+// set records a write of the transaction: in the batch, for iteration and
+// commit, and in the write set, for reads.
+func (t *Txn) set(key, value []byte, bk bucketKey) error {
+	if err := t.b.Set(key, value, nil); err != nil {
+		return err
+	}
+	k := string(key)
+	t.writes[k] = bytes.Clone(value)
+	t.where[k] = bk
+	return nil
+}
+
+func (t *Txn) del(key []byte, bk bucketKey) error {
+	if err := t.b.Delete(key, nil); err != nil {
+		return err
+	}
+	k := string(key)
+	t.writes[k] = nil
+	t.where[k] = bk
+	return nil
+}
+
+func (t *Txn) deleteRange(lo, hi []byte) error {
+	if err := t.b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	for k := range t.writes {
+		if k >= string(lo) && k < string(hi) {
+			t.writes[k] = nil
+		}
+	}
+	t.ranges = append(t.ranges, [2][]byte{bytes.Clone(lo), bytes.Clone(hi)})
+	return nil
+}
+
+// get reads a key as the transaction sees it: its own writes, then the
+// committed value from the cache or Pebble.
+func (t *Txn) get(key []byte, bk bucketKey, pre []byte) ([]byte, bool, error) {
+	if v, ok := t.writes[string(key)]; ok {
+		if v == nil {
+			return nil, false, nil
+		}
+		return bytes.Clone(v), true, nil
+	}
+	for _, r := range t.ranges {
+		if bytes.Compare(key, r[0]) >= 0 && bytes.Compare(key, r[1]) < 0 {
+			return nil, false, nil
+		}
+	}
+	if v, ok := t.reads[string(key)]; ok {
+		if v == nil {
+			return nil, false, nil
+		}
+		return bytes.Clone(v), true, nil
+	}
+	if v, ok := t.d.cache.get(pre, bk.seg, key); ok {
+		return bytes.Clone(v), true, nil
+	}
+	if t.d.cache.isComplete(pre) {
+		return nil, false, nil
+	}
+	v, closer, err := t.d.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
+		t.reads[string(key)] = nil
 		return nil, false, nil
 	}
 	if err != nil {
@@ -181,6 +278,8 @@ func (t *Txn) get(key []byte) ([]byte, bool, error) {
 		out = []byte{}
 	}
 	closer.Close()
+	t.reads[string(key)] = bytes.Clone(out)
+	t.d.cache.put(bk.prefix, bk.seg, string(key), bytes.Clone(out))
 	return out, true, nil
 }
 
@@ -201,8 +300,12 @@ func (s *KVStore) key(k []byte) []byte {
 	return append(s.pre[:len(s.pre):len(s.pre)], k...)
 }
 
+func (s *KVStore) bucket() bucketKey { return bucketKey{string(s.pre), noSeg} }
+
 // Get returns the value of key and whether it exists.
-func (s *KVStore) Get(key []byte) ([]byte, bool, error) { return s.t.get(s.key(key)) }
+func (s *KVStore) Get(key []byte) ([]byte, bool, error) {
+	return s.t.get(s.key(key), s.bucket(), s.pre)
+}
 
 // Set sets key to value.
 func (s *KVStore) Set(key, value []byte) error {
@@ -210,10 +313,10 @@ func (s *KVStore) Set(key, value []byte) error {
 		value = []byte{}
 	}
 	k := s.key(key)
-	if err := s.t.remember(k); err != nil {
+	if err := s.t.remember(k, s.bucket(), s.pre); err != nil {
 		return err
 	}
-	if err := s.t.b.Set(k, value, nil); err != nil {
+	if err := s.t.set(k, value, s.bucket()); err != nil {
 		return err
 	}
 	s.t.record(s.name, s.p, key, bytes.Clone(value))
@@ -223,10 +326,10 @@ func (s *KVStore) Set(key, value []byte) error {
 // Delete deletes key.
 func (s *KVStore) Delete(key []byte) error {
 	k := s.key(key)
-	if err := s.t.remember(k); err != nil {
+	if err := s.t.remember(k, s.bucket(), s.pre); err != nil {
 		return err
 	}
-	if err := s.t.b.Delete(k, nil); err != nil {
+	if err := s.t.del(k, s.bucket()); err != nil {
 		return err
 	}
 	s.t.record(s.name, s.p, key, nil)
@@ -319,9 +422,22 @@ func (s *WindowStore) storageKey(clKey []byte, end int64) []byte {
 	return append(s.segPrefix(segmentOf(end, s.seg)), clKey...)
 }
 
+func (s *WindowStore) bucket(w Window) bucketKey {
+	return bucketKey{string(s.pre), segmentOf(w.End.UnixMilli(), s.seg)}
+}
+
+// expired reports whether window w lies in an expired segment.
+func (s *WindowStore) expired(w Window) bool {
+	done, ok := s.t.d.expiredBelow(s.pre)
+	return ok && segmentOf(w.End.UnixMilli(), s.seg) < done
+}
+
 // Get returns the value of key in window w.
 func (s *WindowStore) Get(key []byte, w Window) ([]byte, bool, error) {
-	return s.t.get(s.storageKey(EncodeWindowKey(key, w), w.End.UnixMilli()))
+	if s.expired(w) {
+		return nil, false, nil
+	}
+	return s.t.get(s.storageKey(EncodeWindowKey(key, w), w.End.UnixMilli()), s.bucket(w), s.pre)
 }
 
 // Put sets the value of key in window w.
@@ -331,10 +447,10 @@ func (s *WindowStore) Put(key []byte, w Window, value []byte) error {
 	}
 	cl := EncodeWindowKey(key, w)
 	k := s.storageKey(cl, w.End.UnixMilli())
-	if err := s.t.remember(k); err != nil {
+	if err := s.t.remember(k, s.bucket(w), s.pre); err != nil {
 		return err
 	}
-	if err := s.t.b.Set(k, value, nil); err != nil {
+	if err := s.t.set(k, value, s.bucket(w)); err != nil {
 		return err
 	}
 	s.t.record(s.spec.Name, s.p, cl, bytes.Clone(value))
@@ -345,10 +461,10 @@ func (s *WindowStore) Put(key []byte, w Window, value []byte) error {
 func (s *WindowStore) Delete(key []byte, w Window) error {
 	cl := EncodeWindowKey(key, w)
 	k := s.storageKey(cl, w.End.UnixMilli())
-	if err := s.t.remember(k); err != nil {
+	if err := s.t.remember(k, s.bucket(w), s.pre); err != nil {
 		return err
 	}
-	if err := s.t.b.Delete(k, nil); err != nil {
+	if err := s.t.del(k, s.bucket(w)); err != nil {
 		return err
 	}
 	s.t.record(s.spec.Name, s.p, cl, nil)
@@ -452,8 +568,16 @@ func (s *WindowStore) Scan(endFrom, endTo time.Time, fn func(key []byte, w Windo
 
 // Expire deletes, with one range deletion, the segments whose windows all
 // ended before before. Expiry is not written to the changelog: a restore
-// skips windows past retention instead.
+// skips windows past retention instead. Expiring again below a segment
+// already expired does nothing.
 func (s *WindowStore) Expire(before time.Time) error {
 	last := segmentOf(before.UnixMilli(), s.seg) // segments below this one end at or before `before`
-	return s.t.b.DeleteRange(s.segPrefix(-1<<62), s.segPrefix(last), nil)
+	if done, ok := s.t.d.expiredBelow(s.pre); ok && last <= done {
+		return nil
+	}
+	if err := s.t.deleteRange(s.segPrefix(math.MinInt64), s.segPrefix(last)); err != nil {
+		return err
+	}
+	s.t.expired = append(s.t.expired, expiry{string(s.pre), last})
+	return nil
 }

@@ -23,6 +23,7 @@ type metrics struct {
 	restored         *prometheus.CounterVec
 	restoreRemaining *prometheus.GaugeVec
 	restoreSeconds   prometheus.Histogram
+	tableUpdates     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -82,7 +83,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Help:    "Time to restore one task.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 	})
+	m.tableUpdates = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vigil_table_updates_total",
+		Help: "Updates applied to the app's global tables.",
+	})
 	if reg != nil {
+		m.tableUpdates = Register(reg, m.tableUpdates)
 		m.late = Register(reg, m.late)
 		m.sessions = Register(reg, m.sessions)
 		m.tasks = Register(reg, m.tasks)

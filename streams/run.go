@@ -75,7 +75,7 @@ func (r *Runner) Inputs() []string {
 // backoff; its uncommitted batch is processed again by whoever owns the
 // partitions next.
 func (r *Runner) Run(ctx context.Context) error {
-	if r.app.stateful() {
+	if r.app.needsDB() {
 		dir := filepath.Join(r.app.State.Dir, r.app.Group)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("streams: state dir: %w", err)
@@ -98,12 +98,30 @@ func (r *Runner) Run(ctx context.Context) error {
 		defer admin.Close()
 		r.admin = admin
 	}
+	if len(r.app.Tables) > 0 {
+		tctx, stop := context.WithCancel(ctx)
+		ready := make(chan error, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.runTables(tctx, ready)
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
+		select {
+		case err := <-ready:
+			if err != nil {
+				return fmt.Errorf("streams: global tables: %w", err)
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	wait := time.Second
 	for {
-		var err error
-		if r.app.stateful() {
-			err = r.ensureChangelogs(ctx)
-		}
+		err := r.ensureTopics(ctx)
 		if err == nil {
 			if r.app.Guarantee == AtLeastOnce {
 				err = r.runAtLeastOnce(ctx)
@@ -126,23 +144,47 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// ensureChangelogs creates the changelog topics, with as many partitions as
-// the widest input.
-func (r *Runner) ensureChangelogs(ctx context.Context) error {
+// ensureTopics creates the repartition topic and the changelog topics, with
+// as many partitions as the widest input.
+func (r *Runner) ensureTopics(ctx context.Context) error {
+	if !r.app.stateful() && r.app.RepartitionTopic == "" {
+		return nil
+	}
+	admin := r.admin
+	if admin == nil {
+		cl, err := kgo.NewClient(append(slices.Clone(r.app.Client), kgo.WithLogger(KgoLogger(r.app.Logger)))...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		admin = cl
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(r.admin)
-	details, err := adm.ListTopics(ctx, r.Inputs()...)
+	adm := kadm.NewClient(admin)
+	details, err := adm.ListTopics(ctx, r.app.Inputs...)
 	if err != nil {
 		return fmt.Errorf("describe inputs: %w", err)
 	}
 	var parts int32
-	for _, in := range r.Inputs() {
+	for _, in := range r.app.Inputs {
 		d, ok := details[in]
 		if !ok || d.Err != nil {
 			return fmt.Errorf("input topic %s: %v", in, d.Err)
 		}
 		parts = max(parts, int32(len(d.Partitions)))
+	}
+	if t := r.app.RepartitionTopic; t != "" {
+		resp, err := adm.CreateTopic(ctx, parts, -1, nil, t)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("create repartition topic %s: %w", t, err)
+		}
+	}
+	if !r.app.stateful() {
+		return nil
 	}
 	for _, spec := range r.allSpecs {
 		topic := r.app.ChangelogTopic(spec.Name)
@@ -180,6 +222,9 @@ func (r *Runner) clientOpts() []kgo.Opt {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.WithLogger(KgoLogger(r.app.Logger)),
 	)
+	if r.app.StaticMembership {
+		opts = append(opts, kgo.InstanceID(r.app.InstanceID))
+	}
 	if r.app.stateful() {
 		manual := map[string]bool{}
 		for _, t := range r.changelogs {

@@ -145,6 +145,12 @@ type App struct {
 	// InstanceID distinguishes processes of the same app; the transactional
 	// id is Group + "-" + InstanceID. Default "0".
 	InstanceID string
+	// StaticMembership joins the group as a static member with InstanceID
+	// as its group.instance.id: a process restarted with the same id takes
+	// its partitions back at once instead of waiting for the session
+	// timeout. A static member does not leave the group when it stops, so
+	// its partitions move only after the session timeout. Default off.
+	StaticMembership bool
 	// DLQ is the dead-letter topic. Default "vigil.dlq".
 	DLQ string
 	// MaxPollRecords bounds a batch. Default 5000.
@@ -176,6 +182,10 @@ type App struct {
 	// PunctuateInterval is how often wall-clock timers and idle tasks are
 	// checked when no records arrive. Default 1s.
 	PunctuateInterval time.Duration
+	// Tables are global tables the app looks up: each instance keeps a
+	// full copy, caught up before the app starts processing. An app with
+	// tables needs State.Dir.
+	Tables []TableSpec
 	// RepartitionTopic, if set, is consumed along with the inputs and is
 	// where Context.Repartition writes.
 	RepartitionTopic string
@@ -231,8 +241,11 @@ func (a *App) EnsureDefaults() {
 	}
 }
 
-// stateful reports whether the app keeps state.
+// stateful reports whether the app keeps state per task.
 func (a *App) stateful() bool { return len(a.Stores) > 0 }
+
+// needsDB reports whether the app keeps a local database.
+func (a *App) needsDB() bool { return a.stateful() || len(a.Tables) > 0 }
 
 // Validate returns every problem with the app description.
 func (a *App) Validate() error {
@@ -263,8 +276,15 @@ func (a *App) Validate() error {
 		}
 		seen[s.Name] = true
 	}
-	if a.stateful() && a.State.Dir == "" {
-		errs = append(errs, fmt.Errorf("streams: app %q has stores but no State.Dir", a.Name))
+	if a.needsDB() && a.State.Dir == "" {
+		errs = append(errs, fmt.Errorf("streams: app %q has stores or tables but no State.Dir", a.Name))
+	}
+	tables := map[string]bool{}
+	for _, t := range a.Tables {
+		if t.Name == "" || t.Topic == "" || tables[t.Name] {
+			errs = append(errs, fmt.Errorf("streams: app %q: table %q needs a unique name and a topic", a.Name, t.Name))
+		}
+		tables[t.Name] = true
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(crashWorkerEnv) != "" {
+		os.Exit(crashWorker())
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -36,7 +36,7 @@ type Emit int
 const (
 	// EmitOnClose emits each window once, when it closes: its end (for a
 	// session, its last record plus Gap) plus Grace has passed in stream
-	// time. The window is then deleted.
+	// time. The window stays in the store until retention expires it.
 	EmitOnClose Emit = iota
 	// EmitOnUpdate emits a window's new result every time a record changes
 	// it; a session merged into another is emitted with a nil result.
@@ -370,11 +370,11 @@ func (w *Windowed) Close(c *Context, streamTime time.Time) error {
 			}); err != nil {
 				return err
 			}
+			// Emitted windows stay until retention expires them: the
+			// emitted bound below keeps them from being emitted again,
+			// and deleting each would cost a changelog tombstone.
 			for _, d := range done {
 				if err := w.Result(c, d.key, d.w, d.agg); err != nil {
-					return err
-				}
-				if err := store.Delete(aggKey(d.key), d.w); err != nil {
 					return err
 				}
 			}

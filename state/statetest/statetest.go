@@ -752,6 +752,10 @@ func (s *suite) kvIsolation(t *testing.T) {
 	locs := []loc{
 		{"a", 0}, {"a", 1}, {"b", 0}, {"b", 1}, {"ab", 0}, {"abc", 0}, {"abc", 1},
 		{"a", -1}, {"a", math.MaxInt32}, {"a", math.MinInt32}, {"a", 256}, {"a", 65536},
+		// Store name and partition bytes run together: "a" in partition
+		// 0x62000000 spells "ab" followed by partition 0 without a way to
+		// tell where the name ends.
+		{"a", 'b' << 24}, {"a", 'b'<<24 | 'c'<<16},
 		{long, 0}, {long + "x", 0}, {long + "y", 0}, {long + "x", 1},
 		{strings.Repeat("_", 200), 0}, {strings.Repeat("-", 200), 0}, {strings.Repeat("z", 200), 7},
 	}
@@ -2046,6 +2050,16 @@ func (s *suite) winScan(t *testing.T) {
 		queries := [][2]int64{{-1 << 50, 1 << 50}, {0, 0}, {10, 5}, {0, 1000}, {-60_000, 0}, {1, 999}}
 		for i := 0; i < 100; i++ {
 			queries = append(queries, [2]int64{int64(r.IntN(260_000)) - 70_000, int64(r.IntN(260_000)) - 70_000})
+		}
+		// Bounds on exact window ends, inside and on segment boundaries.
+		var ends []int64
+		for id := range model {
+			ends = append(ends, id.End)
+		}
+		slices.Sort(ends)
+		for i := 0; i < 100; i++ {
+			a, b := ends[r.IntN(len(ends))], ends[r.IntN(len(ends))]
+			queries = append(queries, [2]int64{min(a, b), max(a, b)}, [2]int64{a - 1000, a}, [2]int64{a, a + 1})
 		}
 		for _, q := range queries {
 			got := ws.scan(t, ms(q[0]), ms(q[1]))
