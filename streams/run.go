@@ -216,7 +216,11 @@ func (r *Runner) ensureTopics(ctx context.Context) error {
 func ptr(s string) *string { return &s }
 
 func (r *Runner) clientOpts() []kgo.Opt {
-	opts := append(slices.Clone(r.app.Client),
+	// Small fetches per partition make a poll span partitions, which are
+	// then processed concurrently. The app's own options come after and
+	// may override this.
+	opts := append([]kgo.Opt{kgo.FetchMaxPartitionBytes(256 << 10)}, r.app.Client...)
+	opts = append(opts,
 		kgo.ConsumerGroup(r.app.Group),
 		kgo.ConsumeTopics(r.Inputs()...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
@@ -254,11 +258,30 @@ type batch struct {
 	dlq      map[string]int64
 	errs     map[string]int64
 	late     map[string]int64
-	txn      *state.Txn
-	touched  []*task
+	txns     map[int32]*state.Txn // per task
 
 	mu      sync.Mutex
 	markers map[string]map[int32]int64 // store -> partition -> changelog offset
+}
+
+// work is one partition's share of a batch. The partitions of a batch are
+// processed concurrently, each by one goroutine with its own Context and,
+// for stateful apps, its own state transaction.
+type work struct {
+	p        int32
+	t        *task
+	recs     []*kgo.Record
+	txn      *state.Txn
+	out      []*kgo.Record
+	consumed map[string]int64
+	dlq      map[string]int64
+	errs     map[string]int64
+	late     map[string]int64
+	err      error
+}
+
+func newWork(p int32) *work {
+	return &work{p: p, consumed: map[string]int64{}, dlq: map[string]int64{}, errs: map[string]int64{}, late: map[string]int64{}}
 }
 
 func newBatch() *batch {
@@ -269,6 +292,7 @@ func newBatch() *batch {
 		errs:     map[string]int64{},
 		late:     map[string]int64{},
 		markers:  map[string]map[int32]int64{},
+		txns:     map[int32]*state.Txn{},
 	}
 }
 
@@ -281,90 +305,98 @@ func (b *batch) reset() {
 	clear(b.errs)
 	clear(b.late)
 	clear(b.markers)
-	b.touched = b.touched[:0]
-	b.txn = nil
+	clear(b.txns)
 }
 
-func (b *batch) touch(t *task) {
-	for _, x := range b.touched {
-		if x == t {
-			return
-		}
-	}
-	b.touched = append(b.touched, t)
-}
-
-// flushTo moves the context's outputs into the batch.
-func (c *Context) flushTo(b *batch) {
-	b.out = append(b.out, c.out...)
+// flushTo moves the context's outputs into its partition's work.
+func (c *Context) flushTo(w *work) {
+	w.out = append(w.out, c.out...)
 	if c.dead > 0 && c.rec != nil {
-		b.dlq[c.rec.Topic] += int64(c.dead)
+		w.dlq[c.rec.Topic] += int64(c.dead)
 	}
 	if c.late > 0 && c.rec != nil {
-		b.late[c.rec.Topic] += int64(c.late)
+		w.late[c.rec.Topic] += int64(c.late)
 	}
 	c.out, c.dead, c.late = c.out[:0], 0, 0
 }
 
 // process runs every record of fetches through the processor, then the
 // timers and stream-time handlers of the tasks involved; with no fetches it
-// punctuates: idle tasks advance and due timers fire. Outputs, dead letters
-// and changelog records collect in b. It returns an error when the batch
-// must not commit: ctx ended during a retry, a task could not be restored,
-// the processor's Flush failed.
+// punctuates: idle tasks advance and due timers fire. The partitions of the
+// batch run concurrently. Outputs, dead letters and changelog records
+// collect in b, in partition order. It returns an error when the batch must
+// not commit: ctx ended during a retry, a task could not be restored, the
+// processor's Flush failed.
 func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) error {
-	c := &Context{ctx: ctx, app: r.app.Name, dlq: r.app.DLQ, r: r, batch: b}
 	now := time.Now()
-	if r.app.stateful() {
-		b.txn = r.db.Begin()
-		c.txn = b.txn
-	}
-	for it := fetches.RecordIter(); !it.Done(); {
-		rec := it.Next()
-		b.consumed[rec.Topic]++
-		c.rec = rec
-		if r.app.stateful() {
-			t, err := r.tasks.get(ctx, rec.Partition)
-			if err != nil {
-				return err
-			}
-			c.task = t
-			t.observe(r.app.EventTime(rec), now)
-			b.touch(t)
+	byPart := map[int32]*work{}
+	var order []int32
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		w := byPart[fp.Partition]
+		if w == nil {
+			w = newWork(fp.Partition)
+			byPart[fp.Partition] = w
+			order = append(order, fp.Partition)
 		}
-		err := r.processOne(c, rec)
-		if err == nil {
-			c.flushTo(b)
-			continue
-		}
-		if ctx.Err() != nil && IsRetryable(err) {
-			return ctx.Err()
-		}
-		c.out, c.dead, c.late = c.out[:0], 0, 0
-		b.errs[rec.Topic]++
-		b.dlq[rec.Topic]++
-		b.out = append(b.out, DeadLetter(r.app.DLQ, r.app.Name, rec, err))
-		r.app.Logger.Warn("record sent to dead-letter topic",
-			"origin", Origin(rec), "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "err", err)
-	}
+		w.recs = append(w.recs, fp.Records...)
+	})
 	if r.app.stateful() {
 		if len(fetches) == 0 {
-			for _, t := range r.tasks.live {
+			for p, t := range r.tasks.live {
 				t.idleAdvance(now, r.app.IdleTimeout)
 				if t.due(now) {
-					b.touch(t)
+					byPart[p] = newWork(p)
+					order = append(order, p)
 				}
 			}
 		}
-		c.rec = nil
-		for _, t := range b.touched {
-			if err := r.firePending(c, t, now); err != nil {
+		// Restores run one at a time, before the concurrent work.
+		for _, p := range order {
+			t, err := r.tasks.get(ctx, p)
+			if err != nil {
 				return err
 			}
+			w := byPart[p]
+			w.t, w.txn = t, r.db.Begin()
+			b.txns[p] = w.txn
 		}
-		for _, ch := range b.txn.Changes() {
-			topic := r.app.ChangelogTopic(ch.Store)
-			b.out = append(b.out, &kgo.Record{Topic: topic, Partition: ch.Partition, Key: ch.Key, Value: ch.Value})
+	}
+	slices.Sort(order)
+	par := max(1, min(r.app.Parallelism, len(order)))
+	if par == 1 {
+		for _, p := range order {
+			r.processPartition(ctx, byPart[p], now)
+		}
+	} else {
+		next := make(chan *work)
+		var wg sync.WaitGroup
+		for i := 0; i < par; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for w := range next {
+					r.processPartition(ctx, w, now)
+				}
+			}()
+		}
+		for _, p := range order {
+			next <- byPart[p]
+		}
+		close(next)
+		wg.Wait()
+	}
+	for _, p := range order {
+		w := byPart[p]
+		if w.err != nil {
+			return w.err
+		}
+		b.out = append(b.out, w.out...)
+		for _, m := range []struct{ dst, src map[string]int64 }{
+			{b.consumed, w.consumed}, {b.dlq, w.dlq}, {b.errs, w.errs}, {b.late, w.late},
+		} {
+			for k, v := range m.src {
+				m.dst[k] += v
+			}
 		}
 	}
 	for _, o := range b.out {
@@ -376,6 +408,44 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) err
 		}
 	}
 	return nil
+}
+
+// processPartition runs one partition's share of a batch.
+func (r *Runner) processPartition(ctx context.Context, w *work, now time.Time) {
+	c := &Context{ctx: ctx, app: r.app.Name, dlq: r.app.DLQ, r: r, txn: w.txn, task: w.t}
+	for _, rec := range w.recs {
+		w.consumed[rec.Topic]++
+		c.rec = rec
+		if w.t != nil {
+			w.t.observe(r.app.EventTime(rec), now)
+		}
+		err := r.processOne(c, rec)
+		if err == nil {
+			c.flushTo(w)
+			continue
+		}
+		if ctx.Err() != nil && IsRetryable(err) {
+			w.err = ctx.Err()
+			return
+		}
+		c.out, c.dead, c.late = c.out[:0], 0, 0
+		w.errs[rec.Topic]++
+		w.dlq[rec.Topic]++
+		w.out = append(w.out, DeadLetter(r.app.DLQ, r.app.Name, rec, err))
+		r.app.Logger.Warn("record sent to dead-letter topic",
+			"origin", Origin(rec), "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "err", err)
+	}
+	if w.t == nil {
+		return
+	}
+	c.rec = nil
+	if err := r.firePending(c, w, now); err != nil {
+		w.err = err
+		return
+	}
+	for _, ch := range w.txn.Changes() {
+		w.out = append(w.out, &kgo.Record{Topic: r.app.ChangelogTopic(ch.Store), Partition: ch.Partition, Key: ch.Key, Value: ch.Value})
+	}
 }
 
 // processOne calls the processor, retrying retryable failures with backoff
@@ -453,32 +523,45 @@ func (r *Runner) produceAll(ctx context.Context, b *batch, produce func(context.
 	return first
 }
 
-// commitLocal writes the batch's state after its Kafka commit.
+// commitLocal writes the batch's state after its Kafka commit: each task's
+// transaction with the changelog offsets it now reflects.
 func (r *Runner) commitLocal(b *batch) error {
-	if b.txn == nil {
-		return nil
-	}
 	for store, ps := range b.markers {
 		for p, off := range ps {
-			if err := b.txn.SetMarker(store, p, off); err != nil {
-				b.txn.Discard()
-				return err
+			if txn := b.txns[p]; txn != nil {
+				if err := txn.SetMarker(store, p, off); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	if err := b.txn.Commit(); err != nil {
-		return fmt.Errorf("commit local state: %w", err)
+	// The tasks' transactions are independent: they commit concurrently.
+	errs := make(chan error, len(b.txns))
+	var wg sync.WaitGroup
+	for p, txn := range b.txns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := txn.Commit(); err != nil {
+				errs <- fmt.Errorf("commit local state of partition %d: %w", p, err)
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // abortLocal drops the batch's state writes and the in-memory task state
 // they went with; tasks reload from the local copy, which is current.
 func (r *Runner) abortLocal(b *batch) {
-	if b.txn == nil {
+	if len(b.txns) == 0 {
 		return
 	}
-	b.txn.Discard()
+	for _, txn := range b.txns {
+		txn.Discard()
+	}
+	clear(b.txns)
 	for p := range r.tasks.live {
 		delete(r.tasks.live, p)
 		r.m.tasks.Dec()

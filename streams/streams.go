@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -59,8 +60,9 @@ func ParseGuarantee(s string) (Guarantee, error) {
 	return 0, fmt.Errorf("guarantee %q must be exactly_once or at_least_once", s)
 }
 
-// Processor handles the records of a stream app. Process is called from one
-// goroutine per app instance, one record at a time, in partition order.
+// Processor handles the records of a stream app. Process is called one
+// record at a time per partition, in offset order; different partitions may
+// be processed concurrently (see App.Parallelism).
 type Processor interface {
 	// Process handles one input record and emits outputs through c. If it
 	// returns an error, the outputs it emitted for this record are dropped;
@@ -153,8 +155,13 @@ type App struct {
 	StaticMembership bool
 	// DLQ is the dead-letter topic. Default "vigil.dlq".
 	DLQ string
-	// MaxPollRecords bounds a batch. Default 5000.
+	// MaxPollRecords bounds a batch. Default 10000.
 	MaxPollRecords int
+	// Parallelism is how many partitions of a batch are processed at once,
+	// each by its own goroutine. Default: GOMAXPROCS. With more than one,
+	// the Processor is called concurrently for different partitions (never
+	// for the same one) and must be safe for that.
+	Parallelism int
 	// TransactionTimeout is the broker-side limit on one transaction.
 	// Default 60s.
 	TransactionTimeout time.Duration
@@ -212,7 +219,10 @@ func (a *App) EnsureDefaults() {
 		a.DLQ = "vigil.dlq"
 	}
 	if a.MaxPollRecords <= 0 {
-		a.MaxPollRecords = 5000
+		a.MaxPollRecords = 10000
+	}
+	if a.Parallelism <= 0 {
+		a.Parallelism = runtime.GOMAXPROCS(0)
 	}
 	if a.TransactionTimeout <= 0 {
 		a.TransactionTimeout = 60 * time.Second
@@ -300,10 +310,9 @@ type Context struct {
 	dead int
 	late int
 
-	r     *Runner
-	txn   *state.Txn
-	task  *task
-	batch *batch
+	r    *Runner
+	txn  *state.Txn
+	task *task
 }
 
 // Record returns the record being processed; nil in a timer.

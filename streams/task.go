@@ -404,12 +404,13 @@ func (m *tasks) replay(ctx context.Context, p int32, offsets map[string]map[int3
 }
 
 // firePending runs the task's due timers and stream-time handler.
-func (r *Runner) firePending(c *Context, t *task, now time.Time) error {
+func (r *Runner) firePending(c *Context, w *work, now time.Time) error {
+	t := w.t
 	c.task, c.rec = t, nil
-	if err := r.fireTimers(c, t, WallClockTimer, now.UnixMilli()); err != nil {
+	if err := r.fireTimers(c, w, WallClockTimer, now.UnixMilli()); err != nil {
 		return err
 	}
-	if err := r.fireTimers(c, t, EventTimeTimer, t.streamTime); err != nil {
+	if err := r.fireTimers(c, w, EventTimeTimer, t.streamTime); err != nil {
 		return err
 	}
 	if t.streamTime > t.notified {
@@ -418,7 +419,7 @@ func (r *Runner) firePending(c *Context, t *task, now time.Time) error {
 			if err := h.OnStreamTime(c, time.UnixMilli(t.streamTime).UTC()); err != nil {
 				return fmt.Errorf("stream time handler, partition %d: %w", t.p, err)
 			}
-			c.flushTo(c.batch)
+			c.flushTo(w)
 		}
 		t.notified = t.streamTime
 	}
@@ -433,7 +434,8 @@ func (r *Runner) firePending(c *Context, t *task, now time.Time) error {
 
 // fireTimers calls OnTimer for each timer of kind due by upTo, in time
 // order, deleting each; timers set while firing that are due fire too.
-func (r *Runner) fireTimers(c *Context, t *task, kind TimerKind, upTo int64) error {
+func (r *Runner) fireTimers(c *Context, w *work, kind TimerKind, upTo int64) error {
+	t := w.t
 	next := &t.nextEvent
 	if kind == WallClockTimer {
 		next = &t.nextWall
@@ -477,7 +479,7 @@ func (r *Runner) fireTimers(c *Context, t *task, kind TimerKind, upTo int64) err
 				r.app.Logger.Error("timer failed; it is dropped", "partition", t.p, "key", string(tm.Key), "at", tm.At, "err", err)
 				continue
 			}
-			c.flushTo(c.batch)
+			c.flushTo(w)
 		}
 	}
 	return nil
