@@ -3,60 +3,85 @@ package state
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // recordCache keeps recently read and committed values of store keys in
 // memory, so that a key's second and later reads skip Pebble (whose
-// memtable search dominates a read-modify-write). Values sit in buckets by
-// store partition and, for window stores, by segment, so that expiry drops
-// whole buckets. It is bounded by bytes; when full it drops entries of a
-// random bucket. It holds committed values only.
+// memtable search dominates a read-modify-write). It is split by store
+// partition, each with its own lock, so that tasks processed concurrently
+// do not contend; within a partition, window values sit in buckets by
+// segment so that expiry drops whole buckets. It is bounded by bytes: when
+// full, it drops a bucket of some partition. It holds committed values
+// only.
 type recordCache struct {
-	mu      sync.Mutex
-	buckets map[bucketKey]map[string][]byte
-	bytes   int
-	limit   int
-	// complete holds the store partitions (by key prefix) whose every
-	// value is in the cache: they started empty and lost nothing to
-	// eviction since. A miss there means the key is absent.
-	complete map[string]bool
+	mu    sync.RWMutex
+	parts map[string]*cachePart
+	bytes atomic.Int64
+	limit int64
 }
 
-type bucketKey struct {
-	prefix string
-	seg    int64 // noSeg for KV stores
+// cachePart is the cache of one store partition.
+type cachePart struct {
+	mu   sync.Mutex
+	segs map[int64]map[string][]byte
+	// complete says every value of the partition is here: it started
+	// empty and has lost nothing to eviction since. A miss then means
+	// the key is absent.
+	complete bool
 }
 
+// noSeg is the bucket of KV stores.
 const noSeg = math.MinInt64
-
-func newRecordCache(limit int) *recordCache {
-	return &recordCache{buckets: map[bucketKey]map[string][]byte{}, limit: limit, complete: map[string]bool{}}
-}
 
 const entryOverhead = 64
 
-func (c *recordCache) get(prefix []byte, seg int64, key []byte) ([]byte, bool) {
-	if c == nil {
-		return nil, false
+func newRecordCache(limit int) *recordCache {
+	return &recordCache{parts: map[string]*cachePart{}, limit: int64(limit)}
+}
+
+func (c *recordCache) part(prefix string, create bool) *cachePart {
+	c.mu.RLock()
+	p := c.parts[prefix]
+	c.mu.RUnlock()
+	if p != nil || !create {
+		return p
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := c.buckets[bucketKey{string(prefix), seg}]
-	if b == nil {
+	if p = c.parts[prefix]; p == nil {
+		p = &cachePart{segs: map[int64]map[string][]byte{}}
+		c.parts[prefix] = p
+	}
+	return p
+}
+
+func (c *recordCache) get(prefix string, seg int64, key []byte) ([]byte, bool) {
+	if c == nil {
 		return nil, false
 	}
-	v, ok := b[string(key)]
+	p := c.part(prefix, false)
+	if p == nil {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.segs[seg][string(key)]
 	return v, ok
 }
 
 // isComplete reports whether a miss in the store partition means absent.
-func (c *recordCache) isComplete(prefix []byte) bool {
+func (c *recordCache) isComplete(prefix string) bool {
 	if c == nil {
 		return false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.complete[string(prefix)]
+	p := c.part(prefix, false)
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.complete
 }
 
 // setComplete marks a store partition as wholly cached (it is empty now).
@@ -64,9 +89,10 @@ func (c *recordCache) setComplete(prefix []byte) {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.complete[string(prefix)] = true
+	p := c.part(string(prefix), true)
+	p.mu.Lock()
+	p.complete = true
+	p.mu.Unlock()
 }
 
 // put caches a committed value; nil removes the key.
@@ -74,58 +100,71 @@ func (c *recordCache) put(prefix string, seg int64, key string, v []byte) {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	bk := bucketKey{prefix, seg}
-	b := c.buckets[bk]
+	p := c.part(prefix, true)
+	p.mu.Lock()
+	b := p.segs[seg]
+	var delta int64
 	if old, ok := b[key]; ok {
-		c.bytes -= len(key) + len(old) + entryOverhead
+		delta -= int64(len(key) + len(old) + entryOverhead)
 		delete(b, key)
 	}
-	if v == nil {
-		return
+	size := int64(len(key) + len(v) + entryOverhead)
+	switch {
+	case v == nil:
+	case size > c.limit/16:
+		p.complete = false
+	default:
+		if b == nil {
+			b = map[string][]byte{}
+			p.segs[seg] = b
+		}
+		b[key] = v
+		delta += size
 	}
-	size := len(key) + len(v) + entryOverhead
-	if size > c.limit/16 {
-		delete(c.complete, prefix)
-		return
+	p.mu.Unlock()
+	if c.bytes.Add(delta) > c.limit {
+		c.evict()
 	}
-	for c.bytes+size > c.limit && len(c.buckets) > 0 {
-		c.evict(c.bytes + size - c.limit*9/10)
-	}
-	if b == nil {
-		b = map[string][]byte{}
-		c.buckets[bk] = b
-	}
-	b[key] = v
-	c.bytes += size
 }
 
-// evict drops at least n bytes from one random bucket (all of it if it is
-// smaller), marking its store partition incomplete.
-func (c *recordCache) evict(n int) {
-	for bk, b := range c.buckets {
-		delete(c.complete, bk.prefix)
-		for k, v := range b {
-			c.bytes -= len(k) + len(v) + entryOverhead
-			n -= len(k) + len(v) + entryOverhead
-			delete(b, k)
-			if n <= 0 {
+// evict drops buckets until the cache is under nine tenths of its limit,
+// marking the partitions they came from incomplete.
+func (c *recordCache) evict() {
+	for c.bytes.Load() > c.limit*9/10 {
+		c.mu.RLock()
+		var victim *cachePart
+		for _, p := range c.parts {
+			victim = p
+			break
+		}
+		c.mu.RUnlock()
+		if victim == nil {
+			return
+		}
+		victim.mu.Lock()
+		var freed int64
+		for seg, b := range victim.segs {
+			for k, v := range b {
+				freed += int64(len(k) + len(v) + entryOverhead)
+			}
+			delete(victim.segs, seg)
+			victim.complete = false
+			if freed > 0 {
 				break
 			}
 		}
-		if len(b) == 0 {
-			delete(c.buckets, bk)
+		victim.mu.Unlock()
+		if freed == 0 {
+			c.mu.Lock()
+			for k, p := range c.parts {
+				if p == victim && len(p.segs) == 0 && !p.complete {
+					delete(c.parts, k)
+				}
+			}
+			c.mu.Unlock()
 		}
-		return
+		c.bytes.Add(-freed)
 	}
-}
-
-func (c *recordCache) dropBucket(bk bucketKey) {
-	for k, v := range c.buckets[bk] {
-		c.bytes -= len(k) + len(v) + entryOverhead
-	}
-	delete(c.buckets, bk)
 }
 
 // dropBelow drops the segments of a window store partition below seg.
@@ -133,13 +172,22 @@ func (c *recordCache) dropBelow(prefix string, seg int64) {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for bk := range c.buckets {
-		if bk.prefix == prefix && bk.seg != noSeg && bk.seg < seg {
-			c.dropBucket(bk)
+	p := c.part(prefix, false)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	var freed int64
+	for s, b := range p.segs {
+		if s != noSeg && s < seg {
+			for k, v := range b {
+				freed += int64(len(k) + len(v) + entryOverhead)
+			}
+			delete(p.segs, s)
 		}
 	}
+	p.mu.Unlock()
+	c.bytes.Add(-freed)
 }
 
 func (c *recordCache) clear() {
@@ -147,9 +195,8 @@ func (c *recordCache) clear() {
 		return
 	}
 	c.mu.Lock()
-	clear(c.buckets)
-	clear(c.complete)
-	c.bytes = 0
+	clear(c.parts)
+	c.bytes.Store(0)
 	c.mu.Unlock()
 }
 
@@ -159,11 +206,19 @@ func (c *recordCache) clearPrefix(prefix []byte) {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.complete, string(prefix))
-	for bk := range c.buckets {
-		if bk.prefix == string(prefix) {
-			c.dropBucket(bk)
+	p := c.parts[string(prefix)]
+	delete(c.parts, string(prefix))
+	c.mu.Unlock()
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	var freed int64
+	for _, b := range p.segs {
+		for k, v := range b {
+			freed += int64(len(k) + len(v) + entryOverhead)
 		}
 	}
+	p.mu.Unlock()
+	c.bytes.Add(-freed)
 }

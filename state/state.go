@@ -78,10 +78,10 @@ type DB struct {
 	expired map[string]int64 // window store partition -> segments below this are expired
 }
 
-func (d *DB) expiredBelow(prefix []byte) (int64, bool) {
+func (d *DB) expiredBelow(prefix string) (int64, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, ok := d.expired[string(prefix)]
+	s, ok := d.expired[prefix]
 	return s, ok
 }
 

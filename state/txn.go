@@ -22,10 +22,15 @@ type Change struct {
 	Value []byte
 }
 
-type changeKey struct {
-	store string
-	p     int32
-	key   string
+// entry is what a transaction knows of one storage key: the value it sees
+// (its own write, or a memoized read), and its bookkeeping.
+type entry struct {
+	value   []byte // nil: absent
+	written bool   // the transaction wrote it; else a memoized read
+	pre     string // store partition prefix, for the cache
+	seg     int64  // cache segment (noSeg for KV stores)
+	change  int    // index in changes, -1 if none
+	spGen   uint64 // savepoint generation of its last undo record
 }
 
 // Txn collects the writes of one batch. Reads through it see its own
@@ -34,36 +39,40 @@ type changeKey struct {
 type Txn struct {
 	d       *DB
 	b       *pebble.Batch
+	keys    map[string]*entry
 	changes []Change
-	index   map[changeKey]int
 	done    bool
-
-	// writes holds the transaction's writes by storage key (nil value:
-	// deleted), so that reading them back skips Pebble; ranges are the
-	// range deletions (Expire) it made.
-	writes map[string][]byte
-	where  map[string]bucketKey // cache bucket of each written key
-	ranges [][2][]byte
-	// reads memoizes what the transaction read from the database, absent
-	// keys included (nil).
-	reads map[string][]byte
-	// expired lists the window expiries the transaction made.
+	// ranges are the range deletions (Expire) the transaction made;
+	// expired the window expiries behind them.
+	ranges  [][2][]byte
 	expired []expiry
+	views   map[viewKey]any // store views, made once per transaction
 
 	// The savepoint, if one is open: what to undo on Rollback.
-	sp      bool
-	spLen   int                // len(changes) at the savepoint
-	spPrev  map[int]prevChange // earlier changes overwritten since
-	spUndo  []undo             // storage writes since, first per key
-	spWrote map[string]bool
+	sp     bool
+	spGen  uint64
+	spLen  int // len(changes) at the savepoint
+	spUndo []undo
 }
 
-type prevChange struct{ value []byte }
+type viewKey struct {
+	store string
+	p     int32
+}
 
+// undo is an entry's state before its first write since the savepoint.
 type undo struct {
-	key     []byte
-	prev    []byte
-	existed bool
+	key         string
+	e           *entry
+	value       []byte
+	written     bool
+	change      int
+	changeValue []byte
+}
+
+// Begin starts a transaction.
+func (d *DB) Begin() *Txn {
+	return &Txn{d: d, b: d.db.NewIndexedBatch(), keys: map[string]*entry{}, views: map[viewKey]any{}}
 }
 
 // Savepoint starts recording the writes that follow, so that Rollback can
@@ -71,10 +80,9 @@ type undo struct {
 // fails leaves no writes behind. Expire is not undone.
 func (t *Txn) Savepoint() {
 	t.sp = true
+	t.spGen++
 	t.spLen = len(t.changes)
-	clear(t.spPrev)
 	t.spUndo = t.spUndo[:0]
-	clear(t.spWrote)
 }
 
 // Release keeps the writes since the savepoint and closes it.
@@ -88,71 +96,23 @@ func (t *Txn) Rollback() error {
 	t.sp = false
 	for i := len(t.spUndo) - 1; i >= 0; i-- {
 		u := t.spUndo[i]
+		// The batch cannot forget a write: write back what the key held.
 		var err error
-		if u.existed {
-			err = t.b.Set(u.key, u.prev, nil)
-			t.writes[string(u.key)] = u.prev
+		if u.value != nil {
+			err = t.b.Set([]byte(u.key), u.value, nil)
 		} else {
-			err = t.b.Delete(u.key, nil)
-			t.writes[string(u.key)] = nil
+			err = t.b.Delete([]byte(u.key), nil)
 		}
 		if err != nil {
 			return err
 		}
-	}
-	for i := t.spLen; i < len(t.changes); i++ {
-		c := t.changes[i]
-		delete(t.index, changeKey{c.Store, c.Partition, string(c.Key)})
+		u.e.value, u.e.written, u.e.change = u.value, u.written, u.change
+		if u.change >= 0 && u.change < t.spLen {
+			t.changes[u.change].Value = u.changeValue
+		}
 	}
 	t.changes = t.changes[:t.spLen]
-	for i, pc := range t.spPrev {
-		t.changes[i].Value = pc.value
-	}
 	return nil
-}
-
-// remember saves the current value of a storage key before its first write
-// since the savepoint.
-func (t *Txn) remember(key []byte, bk bucketKey, pre []byte) error {
-	if !t.sp {
-		return nil
-	}
-	if t.spWrote == nil {
-		t.spWrote = map[string]bool{}
-	}
-	if t.spWrote[string(key)] {
-		return nil
-	}
-	prev, existed, err := t.get(key, bk, pre)
-	if err != nil {
-		return err
-	}
-	t.spWrote[string(key)] = true
-	t.spUndo = append(t.spUndo, undo{key: bytes.Clone(key), prev: prev, existed: existed})
-	return nil
-}
-
-// Begin starts a transaction.
-func (d *DB) Begin() *Txn {
-	return &Txn{d: d, b: d.db.NewIndexedBatch(), index: map[changeKey]int{}, writes: map[string][]byte{}, where: map[string]bucketKey{}, reads: map[string][]byte{}}
-}
-
-func (t *Txn) record(store string, p int32, key, value []byte) {
-	ck := changeKey{store, p, string(key)}
-	if i, ok := t.index[ck]; ok {
-		if t.sp && i < t.spLen {
-			if t.spPrev == nil {
-				t.spPrev = map[int]prevChange{}
-			}
-			if _, saved := t.spPrev[i]; !saved {
-				t.spPrev[i] = prevChange{t.changes[i].Value}
-			}
-		}
-		t.changes[i].Value = value
-		return
-	}
-	t.index[ck] = len(t.changes)
-	t.changes = append(t.changes, Change{Store: store, Partition: p, Key: bytes.Clone(key), Value: value})
 }
 
 // Changes returns the transaction's writes, the last one per key, in the
@@ -180,12 +140,16 @@ func (t *Txn) Commit() error {
 		t.d.cache.dropBelow(e.prefix, e.seg)
 		t.d.setExpired(e)
 	}
-	for k, v := range t.writes {
-		bk := t.where[k]
-		if done, ok := t.d.expiredBelow([]byte(bk.prefix)); ok && bk.seg != noSeg && bk.seg < done {
-			continue // written, then expired in this transaction
+	for k, e := range t.keys {
+		if !e.written {
+			continue
 		}
-		t.d.cache.put(bk.prefix, bk.seg, k, v)
+		if e.seg != noSeg {
+			if done, ok := t.d.expiredBelow(e.pre); ok && e.seg < done {
+				continue // written, then expired in this transaction
+			}
+		}
+		t.d.cache.put(e.pre, e.seg, k, e.value)
 	}
 	return nil
 }
@@ -204,25 +168,38 @@ func (t *Txn) Discard() {
 	}
 }
 
-// set records a write of the transaction: in the batch, for iteration and
-// commit, and in the write set, for reads.
-func (t *Txn) set(key, value []byte, bk bucketKey) error {
-	if err := t.b.Set(key, value, nil); err != nil {
+// write records a write of the transaction (value nil deletes): in the
+// batch, for iteration and commit; in the key's entry, for reads; in the
+// changes, for the changelog.
+func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, clKey, value []byte) error {
+	e, err := t.entry(key, pre, seg)
+	if err != nil {
 		return err
 	}
-	k := string(key)
-	t.writes[k] = bytes.Clone(value)
-	t.where[k] = bk
-	return nil
-}
-
-func (t *Txn) del(key []byte, bk bucketKey) error {
-	if err := t.b.Delete(key, nil); err != nil {
+	if t.sp && e.spGen != t.spGen {
+		u := undo{key: string(key), e: e, value: e.value, written: e.written, change: e.change}
+		if e.change >= 0 {
+			u.changeValue = t.changes[e.change].Value
+		}
+		t.spUndo = append(t.spUndo, u)
+		e.spGen = t.spGen
+	}
+	if value == nil {
+		err = t.b.Delete(key, nil)
+	} else {
+		value = bytes.Clone(value)
+		err = t.b.Set(key, value, nil)
+	}
+	if err != nil {
 		return err
 	}
-	k := string(key)
-	t.writes[k] = nil
-	t.where[k] = bk
+	e.value, e.written = value, true
+	if e.change >= 0 && e.change < len(t.changes) {
+		t.changes[e.change].Value = value
+	} else {
+		e.change = len(t.changes)
+		t.changes = append(t.changes, Change{Store: store, Partition: p, Key: bytes.Clone(clKey), Value: value})
+	}
 	return nil
 }
 
@@ -230,81 +207,90 @@ func (t *Txn) deleteRange(lo, hi []byte) error {
 	if err := t.b.DeleteRange(lo, hi, nil); err != nil {
 		return err
 	}
-	for k := range t.writes {
+	for k, e := range t.keys {
 		if k >= string(lo) && k < string(hi) {
-			t.writes[k] = nil
+			e.value = nil
 		}
 	}
 	t.ranges = append(t.ranges, [2][]byte{bytes.Clone(lo), bytes.Clone(hi)})
 	return nil
 }
 
-// get reads a key as the transaction sees it: its own writes, then the
-// committed value from the cache or Pebble.
-func (t *Txn) get(key []byte, bk bucketKey, pre []byte) ([]byte, bool, error) {
-	if v, ok := t.writes[string(key)]; ok {
-		if v == nil {
-			return nil, false, nil
-		}
-		return bytes.Clone(v), true, nil
+// entry returns the key's entry, reading the key first if the transaction
+// has not seen it: from the cache, or Pebble unless the cache knows its
+// store partition whole.
+func (t *Txn) entry(key []byte, pre string, seg int64) (*entry, error) {
+	if e, ok := t.keys[string(key)]; ok {
+		return e, nil
 	}
+	e := &entry{pre: pre, seg: seg, change: -1}
+	t.keys[string(key)] = e
 	for _, r := range t.ranges {
 		if bytes.Compare(key, r[0]) >= 0 && bytes.Compare(key, r[1]) < 0 {
-			return nil, false, nil
+			return e, nil
 		}
 	}
-	if v, ok := t.reads[string(key)]; ok {
-		if v == nil {
-			return nil, false, nil
-		}
-		return bytes.Clone(v), true, nil
-	}
-	if v, ok := t.d.cache.get(pre, bk.seg, key); ok {
-		return bytes.Clone(v), true, nil
+	if v, ok := t.d.cache.get(pre, seg, key); ok {
+		e.value = v
+		return e, nil
 	}
 	if t.d.cache.isComplete(pre) {
-		return nil, false, nil
+		return e, nil
 	}
 	v, closer, err := t.d.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		t.reads[string(key)] = nil
-		return nil, false, nil
+		return e, nil
 	}
 	if err != nil {
-		return nil, false, err
+		delete(t.keys, string(key))
+		return nil, err
 	}
-	out := bytes.Clone(v)
-	if out == nil {
-		out = []byte{}
+	e.value = bytes.Clone(v)
+	if e.value == nil {
+		e.value = []byte{}
 	}
 	closer.Close()
-	t.reads[string(key)] = bytes.Clone(out)
-	t.d.cache.put(bk.prefix, bk.seg, string(key), bytes.Clone(out))
-	return out, true, nil
+	t.d.cache.put(pre, seg, string(key), e.value)
+	return e, nil
+}
+
+// get reads a key as the transaction sees it.
+func (t *Txn) get(key []byte, pre string, seg int64) ([]byte, bool, error) {
+	e, err := t.entry(key, pre, seg)
+	if err != nil || e.value == nil {
+		return nil, false, err
+	}
+	return bytes.Clone(e.value), true, nil
 }
 
 // KVStore is one partition of a key-value store, seen through a Txn.
 type KVStore struct {
-	t    *Txn
-	name string
-	p    int32
-	pre  []byte
+	t      *Txn
+	name   string
+	p      int32
+	pre    []byte
+	preStr string
 }
 
 // KV returns partition p of the KV store name.
 func (t *Txn) KV(name string, p int32) *KVStore {
-	return &KVStore{t: t, name: name, p: p, pre: prefix(tagData, name, p)}
+	vk := viewKey{name, p}
+	if v, ok := t.views[vk].(*KVStore); ok {
+		return v
+	}
+	pre := prefix(tagData, name, p)
+	s := &KVStore{t: t, name: name, p: p, pre: pre, preStr: string(pre)}
+	t.views[vk] = s
+	return s
 }
 
 func (s *KVStore) key(k []byte) []byte {
 	return append(s.pre[:len(s.pre):len(s.pre)], k...)
 }
 
-func (s *KVStore) bucket() bucketKey { return bucketKey{string(s.pre), noSeg} }
-
 // Get returns the value of key and whether it exists.
 func (s *KVStore) Get(key []byte) ([]byte, bool, error) {
-	return s.t.get(s.key(key), s.bucket(), s.pre)
+	return s.t.get(s.key(key), s.preStr, noSeg)
 }
 
 // Set sets key to value.
@@ -312,28 +298,12 @@ func (s *KVStore) Set(key, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	k := s.key(key)
-	if err := s.t.remember(k, s.bucket(), s.pre); err != nil {
-		return err
-	}
-	if err := s.t.set(k, value, s.bucket()); err != nil {
-		return err
-	}
-	s.t.record(s.name, s.p, key, bytes.Clone(value))
-	return nil
+	return s.t.write(s.key(key), s.preStr, noSeg, s.name, s.p, key, value)
 }
 
 // Delete deletes key.
 func (s *KVStore) Delete(key []byte) error {
-	k := s.key(key)
-	if err := s.t.remember(k, s.bucket(), s.pre); err != nil {
-		return err
-	}
-	if err := s.t.del(k, s.bucket()); err != nil {
-		return err
-	}
-	s.t.record(s.name, s.p, key, nil)
-	return nil
+	return s.t.write(s.key(key), s.preStr, noSeg, s.name, s.p, key, nil)
 }
 
 // Scan calls fn for each key in [start, end) in key order; nil bounds are
@@ -402,16 +372,24 @@ func DecodeWindowKey(b []byte) ([]byte, Window, error) { return decodeWindowKey(
 // WindowStore is one partition of a window store, seen through a Txn.
 // Windows are kept in segments by their end, so expiry is a range deletion.
 type WindowStore struct {
-	t    *Txn
-	spec Spec
-	seg  int64
-	p    int32
-	pre  []byte
+	t      *Txn
+	spec   Spec
+	seg    int64
+	p      int32
+	pre    []byte
+	preStr string
 }
 
 // Window returns partition p of the window store described by spec.
 func (t *Txn) Window(spec Spec, p int32) *WindowStore {
-	return &WindowStore{t: t, spec: spec, seg: spec.segment(), p: p, pre: prefix(tagData, spec.Name, p)}
+	vk := viewKey{spec.Name, p}
+	if v, ok := t.views[vk].(*WindowStore); ok {
+		return v
+	}
+	pre := prefix(tagData, spec.Name, p)
+	s := &WindowStore{t: t, spec: spec, seg: spec.segment(), p: p, pre: pre, preStr: string(pre)}
+	t.views[vk] = s
+	return s
 }
 
 func (s *WindowStore) segPrefix(seg int64) []byte {
@@ -422,22 +400,21 @@ func (s *WindowStore) storageKey(clKey []byte, end int64) []byte {
 	return append(s.segPrefix(segmentOf(end, s.seg)), clKey...)
 }
 
-func (s *WindowStore) bucket(w Window) bucketKey {
-	return bucketKey{string(s.pre), segmentOf(w.End.UnixMilli(), s.seg)}
-}
-
-// expired reports whether window w lies in an expired segment.
-func (s *WindowStore) expired(w Window) bool {
-	done, ok := s.t.d.expiredBelow(s.pre)
-	return ok && segmentOf(w.End.UnixMilli(), s.seg) < done
+// expired reports whether a window ending at end lies in an expired
+// segment.
+func (s *WindowStore) expired(seg int64) bool {
+	done, ok := s.t.d.expiredBelow(s.preStr)
+	return ok && seg < done
 }
 
 // Get returns the value of key in window w.
 func (s *WindowStore) Get(key []byte, w Window) ([]byte, bool, error) {
-	if s.expired(w) {
+	end := w.End.UnixMilli()
+	seg := segmentOf(end, s.seg)
+	if s.expired(seg) {
 		return nil, false, nil
 	}
-	return s.t.get(s.storageKey(EncodeWindowKey(key, w), w.End.UnixMilli()), s.bucket(w), s.pre)
+	return s.t.get(s.storageKey(EncodeWindowKey(key, w), end), s.preStr, seg)
 }
 
 // Put sets the value of key in window w.
@@ -446,29 +423,15 @@ func (s *WindowStore) Put(key []byte, w Window, value []byte) error {
 		value = []byte{}
 	}
 	cl := EncodeWindowKey(key, w)
-	k := s.storageKey(cl, w.End.UnixMilli())
-	if err := s.t.remember(k, s.bucket(w), s.pre); err != nil {
-		return err
-	}
-	if err := s.t.set(k, value, s.bucket(w)); err != nil {
-		return err
-	}
-	s.t.record(s.spec.Name, s.p, cl, bytes.Clone(value))
-	return nil
+	end := w.End.UnixMilli()
+	return s.t.write(s.storageKey(cl, end), s.preStr, segmentOf(end, s.seg), s.spec.Name, s.p, cl, value)
 }
 
 // Delete removes key's window w.
 func (s *WindowStore) Delete(key []byte, w Window) error {
 	cl := EncodeWindowKey(key, w)
-	k := s.storageKey(cl, w.End.UnixMilli())
-	if err := s.t.remember(k, s.bucket(w), s.pre); err != nil {
-		return err
-	}
-	if err := s.t.del(k, s.bucket(w)); err != nil {
-		return err
-	}
-	s.t.record(s.spec.Name, s.p, cl, nil)
-	return nil
+	end := w.End.UnixMilli()
+	return s.t.write(s.storageKey(cl, end), s.preStr, segmentOf(end, s.seg), s.spec.Name, s.p, cl, nil)
 }
 
 // Fetch calls fn for each window of key whose end is in [endFrom, endTo),
@@ -572,12 +535,12 @@ func (s *WindowStore) Scan(endFrom, endTo time.Time, fn func(key []byte, w Windo
 // already expired does nothing.
 func (s *WindowStore) Expire(before time.Time) error {
 	last := segmentOf(before.UnixMilli(), s.seg) // segments below this one end at or before `before`
-	if done, ok := s.t.d.expiredBelow(s.pre); ok && last <= done {
+	if done, ok := s.t.d.expiredBelow(s.preStr); ok && last <= done {
 		return nil
 	}
 	if err := s.t.deleteRange(s.segPrefix(math.MinInt64), s.segPrefix(last)); err != nil {
 		return err
 	}
-	s.t.expired = append(s.t.expired, expiry{string(s.pre), last})
+	s.t.expired = append(s.t.expired, expiry{s.preStr, last})
 	return nil
 }

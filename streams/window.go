@@ -332,8 +332,26 @@ func (w *Windowed) session(c *Context, store *state.WindowStore, key, value []by
 	return nil
 }
 
-// Close emits the windows that closed by streamTime (EmitOnClose), deleting
-// them, and drops data past the store's retention. Call it from
+// mayEnd reports whether a window can end in [from, to). Tumbling and
+// hopping windows end on a grid, so most stream-time advances close none
+// and need no scan.
+func (w *Windowed) mayEnd(from, to int64) bool {
+	var size, adv int64
+	switch w.Kind {
+	case Tumbling:
+		size, adv = w.Size.Milliseconds(), w.Size.Milliseconds()
+	case Hopping:
+		size, adv = w.Size.Milliseconds(), w.Advance.Milliseconds()
+	default:
+		return true
+	}
+	// Ends are k*adv + size: is there one at or after from, before to?
+	first := floorDiv(from-size+adv-1, adv)*adv + size
+	return first < to
+}
+
+// Close emits the windows that closed by streamTime (EmitOnClose) and drops
+// data past the store's retention. Call it from
 // StreamTimeHandler.OnStreamTime.
 func (w *Windowed) Close(c *Context, streamTime time.Time) error {
 	spec := c.spec(w.Store, state.KindWindow)
@@ -355,7 +373,7 @@ func (w *Windowed) Close(c *Context, streamTime time.Time) error {
 		} else if ok && len(v) == 8 {
 			from = int64(binary.BigEndian.Uint64(v))
 		}
-		if bound > from {
+		if bound > from && w.mayEnd(from, bound) {
 			type closed struct {
 				key []byte
 				w   state.Window
