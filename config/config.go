@@ -20,6 +20,8 @@ type Config struct {
 	Kafka Kafka `yaml:"kafka"`
 	// Topics sets topic names and how topics are created.
 	Topics Topics `yaml:"topics"`
+	// State sets where and with how much memory stateful apps keep state.
+	State State `yaml:"state"`
 	// Ops sets the metrics and health endpoints.
 	Ops Ops `yaml:"ops"`
 	// Log sets logging.
@@ -44,6 +46,12 @@ type Kafka struct {
 	// ids derive from it, so it must be unique per process and stable across
 	// its restarts (a pod name). Default: the host name.
 	InstanceID string `yaml:"instance_id"`
+	// StaticMembership joins consumer groups as static members with
+	// instance_id as group.instance.id: a restarted process takes its
+	// partitions back at once, without a rebalance. A static member does
+	// not leave its group on shutdown, so scaling down waits for the
+	// session timeout. Default false.
+	StaticMembership bool `yaml:"static_membership"`
 	// Guarantee is exactly_once or at_least_once, for apps that do not set
 	// their own. Default "exactly_once".
 	Guarantee string `yaml:"guarantee"`
@@ -113,6 +121,26 @@ type Topics struct {
 // Names returns the topic namer for this configuration.
 func (t Topics) Names() topics.Names { return topics.Names{Prefix: t.Prefix} }
 
+// State configures the local state of stateful apps (correlators that keep
+// windows and tables). State lives in Pebble and is backed by changelog
+// topics, so a lost directory costs only a restore.
+type State struct {
+	// Dir holds one Pebble database per app. Default: a directory under
+	// the system's temporary directory, per instance.
+	Dir string `yaml:"dir"`
+	// CacheSize is Pebble's block cache per app, in bytes. Default 33554432
+	// (32 MiB).
+	CacheSize int64 `yaml:"cache_size"`
+	// RecordCacheSize bounds the in-memory cache of store values per app,
+	// in bytes. Default 33554432 (32 MiB).
+	RecordCacheSize int `yaml:"record_cache_size"`
+	// MemTableSize is the size of one Pebble memtable, in bytes. Default
+	// 8388608 (8 MiB).
+	MemTableSize uint64 `yaml:"memtable_size"`
+	// MemTables bounds the memtables held before writes stall. Default 4.
+	MemTables int `yaml:"memtables"`
+}
+
 // Ops configures the operations endpoints.
 type Ops struct {
 	// Listen is the address of the HTTP server for /metrics, /healthz and
@@ -145,8 +173,9 @@ func DefaultConfig() *Config {
 			ReplicationFactor: -1,
 			Create:            true,
 		},
-		Ops: Ops{Listen: ":9464"},
-		Log: Log{Level: "info", Format: "auto"},
+		State: State{CacheSize: 32 << 20, RecordCacheSize: 32 << 20, MemTableSize: 8 << 20, MemTables: 4},
+		Ops:   Ops{Listen: ":9464"},
+		Log:   Log{Level: "info", Format: "auto"},
 		Apps: map[string]*Component{
 			"normalize": {Type: "normalize", Enabled: true},
 			"detect":    {Type: "detect", Enabled: true},

@@ -86,6 +86,20 @@ func (c *Config) Validate() []string {
 		add("topics.replication_factor (%d) must be -1 (the broker's default) or >= 1", tp.ReplicationFactor)
 	}
 
+	st := &c.State
+	if st.CacheSize < 1<<20 {
+		add("state.cache_size (%d) must be >= 1048576 (1 MiB)", st.CacheSize)
+	}
+	if st.RecordCacheSize < 0 {
+		add("state.record_cache_size (%d) must be >= 0", st.RecordCacheSize)
+	}
+	if st.MemTableSize < 1<<20 || st.MemTableSize >= 4<<30 {
+		add("state.memtable_size (%d) must be >= 1048576 (1 MiB) and < 4 GiB", st.MemTableSize)
+	}
+	if st.MemTables < 2 {
+		add("state.memtables (%d) must be >= 2", st.MemTables)
+	}
+
 	if c.Ops.Listen != "" {
 		if err := checkHostPort(c.Ops.Listen, true); err != nil {
 			add("ops.listen (%q): %v", c.Ops.Listen, err)

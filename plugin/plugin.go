@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/vigilsec/vigil/state"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/topics"
 )
@@ -107,6 +108,12 @@ type Deps struct {
 	// Registerer registers the component's metrics; it already carries a
 	// constant "app" label with the component's name.
 	Registerer prometheus.Registerer
+	// StaticMembership joins consumer groups as static members, with
+	// InstanceID as group.instance.id.
+	StaticMembership bool
+	// State configures stateful apps' local state; State.Dir is the
+	// process's state directory, each app keeps a subdirectory.
+	State state.Options
 	// Observer, if not nil, is told about committed progress.
 	Observer streams.Observer
 	// Stdout is where console output goes.

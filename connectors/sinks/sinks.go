@@ -74,9 +74,12 @@ func NewApp(c Common, d plugin.Deps, p streams.Processor) (*App, error) {
 		Client:     d.Kafka,
 		InstanceID: d.InstanceID,
 		DLQ:        d.Topics.DLQ(),
-		Logger:     d.Logger,
-		Registerer: d.Registerer,
-		Observer:   d.Observer,
+		LateTopic:  d.Topics.Late(),
+
+		StaticMembership: d.StaticMembership,
+		Logger:           d.Logger,
+		Registerer:       d.Registerer,
+		Observer:         d.Observer,
 	})
 	if err != nil {
 		return nil, err

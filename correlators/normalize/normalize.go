@@ -203,9 +203,12 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 		Client:     d.Kafka,
 		InstanceID: d.InstanceID,
 		DLQ:        d.Topics.DLQ(),
-		Logger:     d.Logger,
-		Registerer: d.Registerer,
-		Observer:   d.Observer,
+		LateTopic:  d.Topics.Late(),
+
+		StaticMembership: d.StaticMembership,
+		Logger:           d.Logger,
+		Registerer:       d.Registerer,
+		Observer:         d.Observer,
 	})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/vigilsec/vigil/kafka"
 	"github.com/vigilsec/vigil/ops"
 	"github.com/vigilsec/vigil/plugin"
+	"github.com/vigilsec/vigil/state"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/topics"
 )
@@ -162,6 +164,21 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 			instance = "vigil"
 		}
 	}
+	stateDir := cfg.State.Dir
+	if stateDir == "" {
+		stateDir = filepath.Join(os.TempDir(), "vigil-state-"+instance)
+	}
+	recordCache := cfg.State.RecordCacheSize
+	if recordCache == 0 {
+		recordCache = -1 // 0 in the config turns the cache off
+	}
+	stateOpts := state.Options{
+		Dir:             stateDir,
+		CacheSize:       cfg.State.CacheSize,
+		RecordCacheSize: recordCache,
+		MemTableSize:    cfg.State.MemTableSize,
+		MemTables:       cfg.State.MemTables,
+	}
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -171,16 +188,18 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	for _, c := range selected {
 		spec, _ := plugin.Lookup(c.Kind, c.Type)
 		comp, err := spec.New(c.Config, plugin.Deps{
-			Name:       c.Name,
-			Kafka:      base,
-			Topics:     cfg.Topics.Names(),
-			Partitions: cfg.Topics.Partitions,
-			Guarantee:  guarantee,
-			InstanceID: instance,
-			Logger:     log.With("app", c.Name),
-			Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"app": c.Name}, reg),
-			Observer:   o.Observer,
-			Stdout:     stdout,
+			Name:             c.Name,
+			Kafka:            base,
+			Topics:           cfg.Topics.Names(),
+			Partitions:       cfg.Topics.Partitions,
+			Guarantee:        guarantee,
+			InstanceID:       instance,
+			StaticMembership: cfg.Kafka.StaticMembership,
+			State:            stateOpts,
+			Logger:           log.With("app", c.Name),
+			Registerer:       prometheus.WrapRegistererWith(prometheus.Labels{"app": c.Name}, reg),
+			Observer:         o.Observer,
+			Stdout:           stdout,
 		})
 		if err != nil {
 			buildErrs = append(buildErrs, fmt.Errorf("%s.%s: %w", c.Kind.Section(), c.Name, err))
