@@ -23,21 +23,33 @@ type Alert struct {
 	Vigil     AlertInfo  `json:"vigil"`
 }
 
-// Rule is the ECS rule.* field set.
+// Rule is the ECS rule.* field set: the rule that fired, in an alert, or
+// the rule of the tool that raised a normalized event (a Falco or Wazuh
+// rule, a Prowler check).
 type Rule struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
+	ID          string   `json:"id,omitempty"`
+	Name        string   `json:"name,omitempty"`
 	Description string   `json:"description,omitempty"`
+	Category    string   `json:"category,omitempty"`
 	Reference   []string `json:"reference,omitempty"`
 	Author      []string `json:"author,omitempty"`
 	Ruleset     string   `json:"ruleset,omitempty"`
 	License     string   `json:"license,omitempty"`
+	Version     string   `json:"version,omitempty"`
 }
 
-// Threat holds MITRE ATT&CK tags.
+// Threat holds MITRE ATT&CK references.
 type Threat struct {
-	Framework string   `json:"framework,omitempty"`
-	Tags      []string `json:"tags,omitempty"`
+	Framework string          `json:"framework,omitempty"`
+	Tags      []string        `json:"tags,omitempty"`
+	Tactic    *ThreatCategory `json:"tactic,omitempty"`
+	Technique *ThreatCategory `json:"technique,omitempty"`
+}
+
+// ThreatCategory is threat.tactic.* or threat.technique.*.
+type ThreatCategory struct {
+	ID   []string `json:"id,omitempty"`
+	Name []string `json:"name,omitempty"`
 }
 
 // AlertInfo is vigil's own part of an alert.

@@ -29,7 +29,23 @@ type Event struct {
 	UserAgent   *UserAgent `json:"user_agent,omitempty"`
 	Related     *Related   `json:"related,omitempty"`
 	Host        *Host      `json:"host,omitempty"`
-	AWS         *AWS       `json:"aws,omitempty"`
+
+	Rule          *Rule          `json:"rule,omitempty"`
+	Threat        *Threat        `json:"threat,omitempty"`
+	Process       *Process       `json:"process,omitempty"`
+	File          *File          `json:"file,omitempty"`
+	Container     *Container     `json:"container,omitempty"`
+	Observer      *Observer      `json:"observer,omitempty"`
+	Agent         *Agent         `json:"agent,omitempty"`
+	Orchestrator  *Orchestrator  `json:"orchestrator,omitempty"`
+	Vulnerability *Vulnerability `json:"vulnerability,omitempty"`
+	Resource      *Resource      `json:"resource,omitempty"`
+
+	AWS       *AWS       `json:"aws,omitempty"`
+	Prowler   *Prowler   `json:"prowler,omitempty"`
+	Falco     *Falco     `json:"falco,omitempty"`
+	Wazuh     *Wazuh     `json:"wazuh,omitempty"`
+	Custodian *Custodian `json:"custodian,omitempty"`
 }
 
 // ECSMeta names the schema version.
@@ -147,13 +163,26 @@ type Related struct {
 
 // Host is the ECS host.* field set.
 type Host struct {
-	Name string `json:"name,omitempty"`
-	ID   string `json:"id,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Hostname string   `json:"hostname,omitempty"`
+	ID       string   `json:"id,omitempty"`
+	IP       []string `json:"ip,omitempty"`
+	OS       *HostOS  `json:"os,omitempty"`
+}
+
+// HostOS is host.os.*.
+type HostOS struct {
+	Name     string `json:"name,omitempty"`
+	Platform string `json:"platform,omitempty"`
+	Version  string `json:"version,omitempty"`
 }
 
 // AWS holds source-specific AWS fields.
 type AWS struct {
 	CloudTrail *CloudTrail `json:"cloudtrail,omitempty"`
+	VPCFlow    *VPCFlow    `json:"vpcflow,omitempty"`
+	GuardDuty  *GuardDuty  `json:"guardduty,omitempty"`
+	Macie      *Macie      `json:"macie,omitempty"`
 }
 
 // CloudTrail holds aws.cloudtrail.* fields, named as in Elastic's AWS

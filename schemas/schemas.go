@@ -18,7 +18,9 @@ import (
 //go:embed *.schema.json
 var files embed.FS
 
-// The schema names.
+// The schema names. The event schema refers to one schema per source for
+// its source-specific fields (cloudtrail.schema.json, vpcflow.schema.json,
+// ...).
 const (
 	Event = "event.schema.json"
 	Alert = "alert.schema.json"

@@ -18,6 +18,9 @@ const (
 	// HeaderIngestTime is when the source read the record, RFC 3339 with
 	// nanoseconds.
 	HeaderIngestTime = "vigil-ingest-time"
+	// HeaderFileHeader is the first line of the file a record came from,
+	// for formats that name their fields there (VPC Flow Logs).
+	HeaderFileHeader = "vigil-file-header"
 
 	// HeaderError is the reason a record was dead-lettered.
 	HeaderError = "vigil-error"
@@ -49,7 +52,7 @@ func Provenance(r *kgo.Record) []kgo.RecordHeader {
 	var out []kgo.RecordHeader
 	for _, h := range r.Headers {
 		switch h.Key {
-		case HeaderSource, HeaderOrigin, HeaderIngestTime:
+		case HeaderSource, HeaderOrigin, HeaderIngestTime, HeaderFileHeader:
 			out = append(out, h)
 		}
 	}

@@ -38,7 +38,18 @@ type Meta struct {
 	// KeepOriginal asks the decoder to keep the raw bytes in
 	// event.original.
 	KeepOriginal bool
+	// FileHeader is the first line of the file the record came from, when
+	// its source sends it (header_line): VPC Flow Logs name their fields
+	// there.
+	FileHeader string
 }
+
+// ErrSkipped is returned, wrapped with the reason, for a record that is
+// recognised and deliberately not an event: a CloudTrail digest file, the
+// header line of a flow log file. It is counted, not dead-lettered. Any
+// other record a decoder returns no event for must come with an error, so
+// that nothing is dropped silently.
+var ErrSkipped = errors.New("skipped")
 
 // ItemError is the failure of one item inside a raw record that holds
 // several events, such as a CloudTrail log file pushed whole.
@@ -82,11 +93,13 @@ func (e *PartialError) Error() string {
 type Decoder interface {
 	// Dataset names the output topic suffix, as in vigil.events.<dataset>.
 	Dataset() string
-	// Decode returns the ECS events in raw. It may return none (a record
-	// that is recognised and deliberately skipped, such as a CloudTrail
-	// digest file) or several (a whole log file pushed as one record). An
-	// error means the record is malformed; the message should say what is
-	// wrong and where in the record.
+	// Decode returns the ECS events in raw: one, or several (a whole log
+	// file pushed as one record). A record recognised and deliberately
+	// skipped returns an error wrapping ErrSkipped; a record some of whose
+	// items failed returns the good events and a *PartialError; any other
+	// error means the record is malformed, and the message should say what
+	// is wrong and where in the record. Decode must be safe for concurrent
+	// use.
 	Decode(raw []byte, m Meta) ([]*ecs.Event, error)
 }
 
@@ -243,11 +256,14 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 	if !ok {
 		return fmt.Errorf("no decoder for topic %s", r.Topic)
 	}
-	m := Meta{Origin: streams.Origin(r), KeepOriginal: p.KeepOriginal}
+	m := Meta{Origin: streams.Origin(r), KeepOriginal: p.KeepOriginal, FileHeader: streams.Header(r, streams.HeaderFileHeader)}
 	if t, err := time.Parse(time.RFC3339Nano, streams.Header(r, streams.HeaderIngestTime)); err == nil {
 		m.IngestTime = t
 	}
 	events, err := dec.Decode(r.Value, m)
+	if errors.Is(err, ErrSkipped) {
+		return nil
+	}
 	var partial *PartialError
 	if err != nil && !errors.As(err, &partial) {
 		return err
@@ -265,7 +281,7 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 	prov := streams.Provenance(r)
 	for i, ev := range events {
 		if ev.Event.ID == "" {
-			ev.Event.ID = derivedID(r.Value, i)
+			ev.Event.ID = DerivedID(r.Value, i)
 		}
 		if ev.Event.Ingested == nil && !m.IngestTime.IsZero() {
 			t := m.IngestTime.UTC()
@@ -282,8 +298,10 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 	return nil
 }
 
-// derivedID gives events that carry no id of their own a stable one.
-func derivedID(raw []byte, i int) string {
+// DerivedID gives an event that carries no id of its own a stable one,
+// from the bytes it was decoded from and its position among them, so that
+// replaying the same input yields the same ids.
+func DerivedID(raw []byte, i int) string {
 	h := sha256.Sum256(append(raw, byte(i>>8), byte(i)))
 	return hex.EncodeToString(h[:16])
 }

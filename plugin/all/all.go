@@ -10,6 +10,13 @@ import (
 	_ "github.com/vigilsec/vigil/correlators/detect"
 	_ "github.com/vigilsec/vigil/correlators/normalize"
 	_ "github.com/vigilsec/vigil/correlators/normalize/cloudtrail"
+	_ "github.com/vigilsec/vigil/correlators/normalize/custodian"
+	_ "github.com/vigilsec/vigil/correlators/normalize/falco"
+	_ "github.com/vigilsec/vigil/correlators/normalize/guardduty"
+	_ "github.com/vigilsec/vigil/correlators/normalize/macie"
+	_ "github.com/vigilsec/vigil/correlators/normalize/prowler"
+	_ "github.com/vigilsec/vigil/correlators/normalize/vpcflow"
+	_ "github.com/vigilsec/vigil/correlators/normalize/wazuh"
 
 	// Sinks.
 	_ "github.com/vigilsec/vigil/connectors/sinks/console"

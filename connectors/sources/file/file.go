@@ -12,6 +12,7 @@ package file
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -53,6 +54,11 @@ type Config struct {
 	// MaxRecordBytes is the largest event published; larger ones go to the
 	// dead-letter topic. Default 1000000.
 	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// HeaderLine treats each file's first line as a header naming its
+	// fields: it is not published, and goes with every record of the file
+	// as the vigil-file-header header. Default: true for source vpcflow
+	// (whose files begin "version account-id ..."), false otherwise.
+	HeaderLine *bool `yaml:"header_line"`
 }
 
 // Validate implements plugin.Validator.
@@ -238,7 +244,27 @@ func (s *Source) publishFile(ctx context.Context, cl *kgo.Client, path string) e
 		log.Error("cannot read file", "err", err)
 		return nil
 	}
+	headerLine := s.cfg.Source == "vpcflow"
+	if s.cfg.HeaderLine != nil {
+		headerLine = *s.cfg.HeaderLine
+	}
+	var fileHeader []byte
+	if headerLine {
+		br := bufio.NewReader(r)
+		line, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			s.errs.WithLabelValues("read").Inc()
+			log.Error("cannot read file", "err", err)
+			return nil
+		}
+		fileHeader = bytes.TrimRight(line, "\r\n")
+		r = br
+	}
 	sp := framing.New(r, s.format, s.cfg.MaxRecordBytes)
+	lineOffset := 0
+	if headerLine {
+		lineOffset = 1
+	}
 
 	var (
 		wg       sync.WaitGroup
@@ -274,12 +300,16 @@ func (s *Source) publishFile(ctx context.Context, cl *kgo.Client, path string) e
 			log.Error("read error; the rest of the file is skipped", "err", err)
 			break
 		}
+		fr.Line += lineOffset
 		origin := Origin(path, sp.Format(), fr)
 		rec := &kgo.Record{Topic: s.topic, Value: fr.Data, Headers: []kgo.RecordHeader{
 			{Key: streams.HeaderSource, Value: []byte(s.cfg.Source)},
 			{Key: streams.HeaderOrigin, Value: []byte(origin)},
 			{Key: streams.HeaderIngestTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
 		}}
+		if fileHeader != nil {
+			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: streams.HeaderFileHeader, Value: fileHeader})
+		}
 		if fr.Err != nil {
 			s.errs.WithLabelValues("framing").Inc()
 			log.Warn("event cannot be delimited; sent to the dead-letter topic", "origin", origin, "err", fr.Err)

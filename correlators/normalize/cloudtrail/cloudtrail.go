@@ -118,7 +118,7 @@ func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	case env.Records != nil:
 		return decodeRecords(env.Records, m)
 	case env.DigestStartTime != "":
-		return nil, nil
+		return nil, fmt.Errorf("%w: a CloudTrail digest file", normalize.ErrSkipped)
 	case env.DetailType != "":
 		if !strings.Contains(env.DetailType, "via CloudTrail") {
 			return nil, fmt.Errorf("EventBridge detail-type %q is not a CloudTrail event", env.DetailType)
@@ -183,11 +183,15 @@ func Normalize(r *Record, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 	if r.EventName == "" && r.EventType == "" {
 		return nil, errors.New("not a CloudTrail event: no eventName or eventType")
 	}
+	id := r.EventID
+	if id == "" {
+		id = normalize.DerivedID(raw, 0)
+	}
 	ev := &ecs.Event{
 		Timestamp: ts,
 		ECS:       ecs.ECSMeta{Version: ecs.Version},
 		Event: ecs.EventMeta{
-			ID:       r.EventID,
+			ID:       id,
 			Kind:     "event",
 			Action:   r.EventName,
 			Provider: r.EventSource,

@@ -1,0 +1,2 @@
+// Package custodian normalizes Cloud Custodian records to ECS.
+package custodian

@@ -1,0 +1,2 @@
+// Package falco normalizes Falco alerts to ECS.
+package falco

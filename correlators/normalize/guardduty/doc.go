@@ -1,0 +1,2 @@
+// Package guardduty normalizes Amazon GuardDuty findings to ECS.
+package guardduty

@@ -1,0 +1,2 @@
+// Package macie normalizes Amazon Macie findings to ECS.
+package macie

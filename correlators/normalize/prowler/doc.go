@@ -1,0 +1,2 @@
+// Package prowler normalizes Prowler check results to ECS.
+package prowler

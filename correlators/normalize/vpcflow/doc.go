@@ -1,0 +1,2 @@
+// Package vpcflow normalizes VPC Flow Logs to ECS.
+package vpcflow

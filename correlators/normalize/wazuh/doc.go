@@ -1,0 +1,2 @@
+// Package wazuh normalizes Wazuh alerts to ECS.
+package wazuh

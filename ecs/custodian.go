@@ -1,0 +1,4 @@
+package ecs
+
+// Custodian holds the custodian.* fields of normalized custodian events.
+type Custodian struct{}

@@ -1,0 +1,4 @@
+package ecs
+
+// Falco holds the falco.* fields of normalized falco events.
+type Falco struct{}

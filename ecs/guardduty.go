@@ -1,0 +1,4 @@
+package ecs
+
+// GuardDuty holds the aws.guardduty.* fields of normalized guardduty events.
+type GuardDuty struct{}

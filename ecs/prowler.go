@@ -1,0 +1,4 @@
+package ecs
+
+// Prowler holds the prowler.* fields of normalized prowler events.
+type Prowler struct{}
