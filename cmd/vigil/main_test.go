@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -314,5 +315,77 @@ func TestDemo(t *testing.T) {
 		if name == schemas.Event && len(lines) < 300 {
 			t.Errorf("events.jsonl has %d lines, want at least 300", len(lines))
 		}
+	}
+}
+
+func TestNormalizeCommand(t *testing.T) {
+	corpus := "../../testdata/corpus/aws-docs/aws-cloudtrail-user-guide/extracted/"
+	run := func(stdin []byte, args ...string) (string, string, int) {
+		cmd := exec.Command(vigilBin, append([]string{"normalize"}, args...)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if stdin != nil {
+			cmd.Stdin = bytes.NewReader(stdin)
+		}
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+
+	// Good files: one ECS document per event, exit 0.
+	out, errs, code := run(nil, "--source", "cloudtrail", corpus+"cloudtrail-log-file-examples_block10.json", corpus+"cloudtrail-event-reference-aws-console-sign-in-events_block06.json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || errs != "" {
+		t.Fatalf("exit %d, %d lines, stderr %q", code, len(lines), errs)
+	}
+	for _, l := range lines {
+		if err := schemas.Validate(schemas.Event, []byte(l)); err != nil {
+			t.Errorf("output does not match the event schema: %v", err)
+		}
+	}
+
+	// A bad file among good ones: its records are reported with their
+	// origin, the rest still flows, exit 1.
+	out, errs, code = run(nil, "-s", "cloudtrail", corpus+"cloudtrail-log-file-examples_block08.json-ish.txt", corpus+"cloudtrail-event-reference-user-identity_block06.json", corpus+"cloudtrail-log-file-examples_block03.json")
+	if code != 1 || strings.Count(out, "\n") != 1 {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+	for _, want := range []string{"cloudtrail-log-file-examples_block08.json-ish.txt:Records[0]: invalid JSON", "cloudtrail-event-reference-user-identity_block06.json:1: not a CloudTrail event: no eventTime", "2 records could not be normalized"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+
+	// gzip on standard input.
+	raw, err := os.ReadFile(corpus + "cloudtrail-log-file-examples_block10.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	out, _, code = run(gz.Bytes(), "-s", "cloudtrail")
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Errorf("gzip stdin: exit %d, output %q", code, out)
+	}
+
+	// Usage errors exit 2.
+	if _, errs, code := run(nil, "-s", "nosuch", "x"); code != 2 || !strings.Contains(errs, "known sources are") {
+		t.Errorf("unknown source: exit %d, %q", code, errs)
+	}
+	if _, _, code := run(nil); code != 2 {
+		t.Errorf("no --source: exit %d", code)
+	}
+	if _, _, code := run(nil, "-s", "cloudtrail", "--format", "xml"); code != 2 {
+		t.Errorf("bad format: exit %d", code)
+	}
+	if _, errs, code := run(nil, "-s", "cloudtrail", "/nonexistent/file.json"); code != 1 || !strings.Contains(errs, "/nonexistent/file.json") {
+		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
 }

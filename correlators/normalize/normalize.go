@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/vigilsec/vigil/correlators/normalize/geoip"
 	"github.com/vigilsec/vigil/ecs"
 	"github.com/vigilsec/vigil/plugin"
 	"github.com/vigilsec/vigil/streams"
@@ -149,11 +152,36 @@ type Config struct {
 	KeepOriginal bool `yaml:"keep_original"`
 	// Guarantee overrides kafka.guarantee for this app.
 	Guarantee string `yaml:"guarantee"`
+	// GeoIP names MaxMind-format databases for geo and AS fields of public
+	// addresses (`make geoip` fetches a free city database). Default: none,
+	// and geo fields are off.
+	GeoIP GeoIPConfig `yaml:"geoip"`
+	// InternalCIDRs are the internal networks, from which network.direction
+	// is derived. Default: the private, shared and link-local ranges.
+	InternalCIDRs []string `yaml:"internal_cidrs"`
+}
+
+// GeoIPConfig names GeoIP databases.
+type GeoIPConfig struct {
+	// City databases (GeoLite2/GeoIP2 City, or ip-location-db city files).
+	City []string `yaml:"city"`
+	// ASN databases (GeoLite2/GeoIP2 ASN).
+	ASN []string `yaml:"asn"`
 }
 
 // Validate implements plugin.Validator.
 func (c *Config) Validate() []error {
 	var errs []error
+	for _, f := range append(append([]string(nil), c.GeoIP.City...), c.GeoIP.ASN...) {
+		if _, err := os.Stat(f); err != nil {
+			errs = append(errs, fmt.Errorf("geoip: %w", err))
+		}
+	}
+	for _, cidr := range c.InternalCIDRs {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			errs = append(errs, fmt.Errorf("internal_cidrs: %q: %w", cidr, err))
+		}
+	}
 	for _, s := range c.Sources {
 		if _, ok := Lookup(s); !ok {
 			errs = append(errs, fmt.Errorf("sources: no decoder for source %q (known: %v)", s, Sources()))
@@ -190,7 +218,20 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	if len(sources) == 0 {
 		sources = Sources()
 	}
-	p := &Processor{Topics: d.Topics, KeepOriginal: c.KeepOriginal, byTopic: map[string]Decoder{}}
+	var geo *geoip.DB
+	if len(c.GeoIP.City)+len(c.GeoIP.ASN) > 0 {
+		var err error
+		if geo, err = geoip.Open(c.GeoIP.City, c.GeoIP.ASN); err != nil {
+			return nil, err
+		}
+	} else if d.Logger != nil {
+		d.Logger.Info("no GeoIP database configured (apps.normalize.geoip): geo fields are off")
+	}
+	enricher, err := NewEnricher(geo, c.InternalCIDRs)
+	if err != nil {
+		return nil, err
+	}
+	p := &Processor{Topics: d.Topics, KeepOriginal: c.KeepOriginal, Enricher: enricher, byTopic: map[string]Decoder{}}
 	var inputs []string
 	var decl []topics.Spec
 	for _, s := range sources {
@@ -233,7 +274,9 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 type Processor struct {
 	Topics       topics.Names
 	KeepOriginal bool
-	byTopic      map[string]Decoder
+	// Enricher, if not nil, enriches every event.
+	Enricher *Enricher
+	byTopic  map[string]Decoder
 }
 
 // NewProcessor returns a processor that decodes the raw topic of each
@@ -282,6 +325,9 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 	for i, ev := range events {
 		if ev.Event.ID == "" {
 			ev.Event.ID = DerivedID(r.Value, i)
+		}
+		if p.Enricher != nil {
+			p.Enricher.Enrich(ev)
 		}
 		if ev.Event.Ingested == nil && !m.IngestTime.IsZero() {
 			t := m.IngestTime.UTC()

@@ -13,7 +13,6 @@ package file
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -353,32 +351,11 @@ func (s *Source) key(data []byte) []byte {
 	return nil
 }
 
-// Origin formats where a frame was found: path:line for lines and values,
-// path:[i] for arrays, path:Records[i] for CloudTrail log files.
+// Origin formats where a frame was found; see framing.Origin.
 func Origin(path string, f framing.Format, fr framing.Frame) string {
-	switch {
-	case fr.Index >= 0 && f == framing.Records:
-		return path + ":Records[" + strconv.Itoa(fr.Index) + "]"
-	case fr.Index >= 0:
-		return path + ":[" + strconv.Itoa(fr.Index) + "]"
-	}
-	return path + ":" + strconv.Itoa(fr.Line)
+	return framing.Origin(path, f, fr)
 }
 
-// Decompress returns a reader of r's contents, gunzipping them if they start
-// with the gzip magic number.
-func Decompress(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, err := br.Peek(2)
-	if err != nil && err != io.EOF {
-		return nil, err
-	}
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		return zr, nil
-	}
-	return br, nil
-}
+// Decompress returns a reader of r's contents, gunzipping them if they are
+// gzip; see framing.Decompress.
+func Decompress(r io.Reader) (io.Reader, error) { return framing.Decompress(r) }

@@ -13,9 +13,11 @@ package framing
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // Format is how events are laid out in a stream.
@@ -598,4 +600,34 @@ func trailingBackslashes(b []byte) int {
 		n++
 	}
 	return n
+}
+
+// Origin formats where a frame was found: path:line for lines and values,
+// path:[i] for arrays, path:Records[i] for CloudTrail log files.
+func Origin(path string, f Format, fr Frame) string {
+	switch {
+	case fr.Index >= 0 && f == Records:
+		return path + ":Records[" + strconv.Itoa(fr.Index) + "]"
+	case fr.Index >= 0:
+		return path + ":[" + strconv.Itoa(fr.Index) + "]"
+	}
+	return path + ":" + strconv.Itoa(fr.Line)
+}
+
+// Decompress returns a reader of r's contents, gunzipping them if they start
+// with the gzip magic number.
+func Decompress(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, nil
+	}
+	return br, nil
 }

@@ -6,17 +6,14 @@ package normalizetest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/vigilsec/vigil/connectors/sources/file"
 	"github.com/vigilsec/vigil/connectors/sources/framing"
 	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
@@ -48,70 +45,34 @@ type Line struct {
 }
 
 // Run decodes an input as the file source and the normalize app would and
-// returns one Line per event, failed item, error or skip, in order.
+// returns one Line per event, failed item, error or skip, in order. Every
+// event is checked with CheckEvent.
 func Run(t testing.TB, dec normalize.Decoder, c Case) []Line {
 	t.Helper()
-	raw, err := os.ReadFile(c.Input)
+	f, err := os.Open(c.Input)
 	if err != nil {
 		t.Fatalf("input %s: %v", c.Input, err)
 	}
-	r, err := file.Decompress(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("input %s: %v", c.Input, err)
-	}
-	body, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("input %s: %v", c.Input, err)
-	}
-	name := filepath.Base(c.Input)
-	meta := normalize.Meta{KeepOriginal: true}
-	lineOffset := 0
-	if c.HeaderLine {
-		first, rest, _ := bytes.Cut(body, []byte("\n"))
-		meta.FileHeader = string(bytes.TrimRight(first, "\r"))
-		body, lineOffset = rest, 1
-	}
-	sp := framing.New(bytes.NewReader(body), c.Format, 0)
+	defer f.Close()
 	var out []Line
-	for {
-		fr, err := sp.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("input %s: %v", c.Input, err)
-		}
-		fr.Line += lineOffset
-		origin := file.Origin(name, sp.Format(), fr)
-		if fr.Err != nil {
-			out = append(out, Line{Origin: origin, Error: "framing: " + fr.Err.Error()})
-			continue
-		}
-		m := meta
-		m.Origin = origin
-		evs, err := dec.Decode(fr.Data, m)
-		for _, ev := range evs {
-			CheckEvent(t, origin, ev)
-			out = append(out, Line{Origin: origin, Event: ev})
-		}
-		var pe *normalize.PartialError
+	err = normalize.DecodeStream(f, filepath.Base(c.Input), dec, normalize.StreamOptions{
+		Format: c.Format, HeaderLine: c.HeaderLine, KeepOriginal: true,
+	}, func(r normalize.Result) {
 		switch {
-		case err == nil:
-			if len(evs) == 0 {
-				t.Errorf("%s: no event and no error: a record was dropped silently", origin)
-			}
-		case errors.Is(err, normalize.ErrSkipped):
-			out = append(out, Line{Origin: origin, Skipped: err.Error()})
-		case errors.As(err, &pe):
-			for _, it := range pe.Items {
-				out = append(out, Line{Origin: origin + ":" + it.Path, Error: it.Err.Error()})
-			}
+		case r.Event != nil:
+			CheckEvent(t, r.Origin, r.Event)
+			out = append(out, Line{Origin: r.Origin, Event: r.Event})
+		case r.Skipped:
+			out = append(out, Line{Origin: r.Origin, Skipped: r.Err.Error()})
 		default:
-			if len(evs) > 0 {
-				t.Errorf("%s: %d events with the error %v", origin, len(evs), err)
+			if strings.Contains(r.Err.Error(), "no event and no error") {
+				t.Errorf("%s: a record was dropped silently", r.Origin)
 			}
-			out = append(out, Line{Origin: origin, Error: err.Error()})
+			out = append(out, Line{Origin: r.Origin, Error: r.Err.Error()})
 		}
+	})
+	if err != nil {
+		t.Fatalf("input %s: %v", c.Input, err)
 	}
 	return out
 }
