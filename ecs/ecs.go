@@ -8,6 +8,7 @@
 package ecs
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -252,9 +253,10 @@ type CloudTrailResource struct {
 }
 
 // Flattened keeps structured request and response data as objects (Elastic
-// maps them as flattened fields), beside the string forms.
+// maps them as flattened fields), beside the string forms. They are the
+// event's own JSON, compacted, passed through without decoding.
 type Flattened struct {
-	RequestParameters   any `json:"request_parameters,omitempty"`
-	ResponseElements    any `json:"response_elements,omitempty"`
-	AdditionalEventData any `json:"additional_eventdata,omitempty"`
+	RequestParameters   json.RawMessage `json:"request_parameters,omitempty"`
+	ResponseElements    json.RawMessage `json:"response_elements,omitempty"`
+	AdditionalEventData json.RawMessage `json:"additional_eventdata,omitempty"`
 }

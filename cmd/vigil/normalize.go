@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -66,8 +65,6 @@ such as a CloudTrail digest file), 1 when some failed, 2 on usage errors.`,
 			}
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)
 			defer out.Flush()
-			enc := json.NewEncoder(out)
-			enc.SetEscapeHTML(false)
 			stderr := cmd.ErrOrStderr()
 			failed := 0
 			for _, name := range files {
@@ -86,10 +83,14 @@ such as a CloudTrail digest file), 1 when some failed, 2 on usage errors.`,
 				err := normalize.DecodeStream(r, display, dec, opts, func(res normalize.Result) {
 					switch {
 					case res.Event != nil:
-						if err := enc.Encode(res.Event); err != nil {
+						b, err := normalize.Marshal(res.Event)
+						if err != nil {
 							fmt.Fprintf(stderr, "%s: encode: %v\n", res.Origin, err)
 							failed++
+							return
 						}
+						out.Write(b)
+						out.WriteByte('\n')
 					case res.Skipped:
 					default:
 						fmt.Fprintf(stderr, "%s: %v\n", res.Origin, res.Err)

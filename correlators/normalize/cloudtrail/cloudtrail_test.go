@@ -421,8 +421,9 @@ func TestDecodeAWSExamplesDetails(t *testing.T) {
 		if ct.Flattened == nil {
 			t.Fatal("no flattened fields")
 		}
-		if rp, ok := ct.Flattened.RequestParameters.(map[string]any); !ok || rp["userName"] != "Bob" {
-			t.Errorf("flattened.request_parameters = %#v", ct.Flattened.RequestParameters)
+		var rp map[string]any
+		if err := json.Unmarshal(ct.Flattened.RequestParameters, &rp); err != nil || rp["userName"] != "Bob" {
+			t.Errorf("flattened.request_parameters = %s", ct.Flattened.RequestParameters)
 		}
 	})
 	t.Run("null response", func(t *testing.T) {
