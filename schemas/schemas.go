@@ -22,8 +22,10 @@ var files embed.FS
 // its source-specific fields (cloudtrail.schema.json, vpcflow.schema.json,
 // ...).
 const (
-	Event = "event.schema.json"
-	Alert = "alert.schema.json"
+	Event              = "event.schema.json"
+	Alert              = "alert.schema.json"
+	RemediationRequest = "remediation-request.schema.json"
+	RemediationResult  = "remediation-result.schema.json"
 )
 
 // baseURL is where the schemas' $id values place them.

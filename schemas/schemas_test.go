@@ -88,3 +88,32 @@ func TestViolationsAreReported(t *testing.T) {
 		})
 	}
 }
+
+func TestRemediation(t *testing.T) {
+	request := `{"id":"0123456789abcdef0123456789abcdef","@timestamp":"2026-11-02T09:15:12Z","action":"aws.iam.disable-access-key","mode":"dry_run",
+		"target":{"cloud":{"provider":"aws","account":{"id":"111122223333"},"region":"us-east-1"},"resource":{"type":"AWS::IAM::AccessKey","id":"AKIAIOSFODNN7EXAMPLE"}},
+		"parameters":{"user":"backup-admin"},"reason":"AWS Root Credentials: root called CreateAccessKey",
+		"alert":{"id":"fedcba9876543210fedcba9876543210","rule":{"id":"8ad1600d-e9dc-4251-b0ee-a65268f29add","name":"AWS Root Credentials"}},"requested_by":"disable-keys-made-by-root"}`
+	if err := schemas.Validate(schemas.RemediationRequest, []byte(request)); err != nil {
+		t.Errorf("request: %v", err)
+	}
+	result := `{"request_id":"0123456789abcdef0123456789abcdef","@timestamp":"2026-11-02T09:15:13Z","action":"aws.iam.disable-access-key","status":"dry_run","executor":"executor-0",
+		"changes":[{"description":"set access key AKIAIOSFODNN7EXAMPLE Inactive","before":"Active","after":"Inactive"}]}`
+	if err := schemas.Validate(schemas.RemediationResult, []byte(result)); err != nil {
+		t.Errorf("result: %v", err)
+	}
+	for name, c := range map[string]struct{ schema, doc, want string }{
+		"unknown action":    {schemas.RemediationRequest, strings.Replace(request, "aws.iam.disable-access-key", "aws.iam.delete-everything", 1), "/action"},
+		"no mode":           {schemas.RemediationRequest, strings.Replace(request, `"mode":"dry_run",`, "", 1), "mode"},
+		"failed, no error":  {schemas.RemediationResult, strings.Replace(result, `"status":"dry_run"`, `"status":"failed"`, 1), "error"},
+		"unknown status":    {schemas.RemediationResult, strings.Replace(result, `"status":"dry_run"`, `"status":"maybe"`, 1), "/status"},
+		"target without id": {schemas.RemediationRequest, strings.Replace(request, `,"id":"AKIAIOSFODNN7EXAMPLE"`, "", 1), "id"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := schemas.Validate(c.schema, []byte(c.doc))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v does not mention %q", err, c.want)
+			}
+		})
+	}
+}
