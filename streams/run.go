@@ -258,9 +258,15 @@ type batch struct {
 	dlq      map[string]int64
 	errs     map[string]int64
 	late     map[string]int64
-	txns     map[int32]*state.Txn // per task
+	txns     map[int32]*state.Txn // per task, across the polls of a transaction
+	records  int                  // input records in the transaction
+	start    time.Time
 
+	workCtx context.Context // produces and the end of the transaction
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // produces in flight
 	mu      sync.Mutex
+	failed  error                      // the first produce error
 	markers map[string]map[int32]int64 // store -> partition -> changelog offset
 }
 
@@ -306,6 +312,8 @@ func (b *batch) reset() {
 	clear(b.late)
 	clear(b.markers)
 	clear(b.txns)
+	b.records, b.failed = 0, nil
+	b.start = time.Now()
 }
 
 // flushTo moves the context's outputs into its partition's work.
@@ -357,8 +365,11 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) err
 				return err
 			}
 			w := byPart[p]
-			w.t, w.txn = t, r.db.Begin()
-			b.txns[p] = w.txn
+			w.t = t
+			if w.txn = b.txns[p]; w.txn == nil {
+				w.txn = r.db.Begin()
+				b.txns[p] = w.txn
+			}
 		}
 	}
 	slices.Sort(order)
@@ -399,9 +410,7 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches, b *batch) err
 			}
 		}
 	}
-	for _, o := range b.out {
-		b.produced[o.Topic]++
-	}
+	b.records += fetches.NumRecords()
 	if f, ok := r.app.Processor.(Flusher); ok {
 		if err := f.Flush(ctx); err != nil {
 			return fmt.Errorf("flush: %w", err)
@@ -443,9 +452,24 @@ func (r *Runner) processPartition(ctx context.Context, w *work, now time.Time) {
 		w.err = err
 		return
 	}
-	for _, ch := range w.txn.Changes() {
-		w.out = append(w.out, &kgo.Record{Topic: r.app.ChangelogTopic(ch.Store), Partition: ch.Partition, Key: ch.Key, Value: ch.Value})
+}
+
+// changelogRecords are the changelog records of the transaction's state
+// writes: the last value of each key written, once, however many polls
+// wrote it.
+func (r *Runner) changelogRecords(b *batch) []*kgo.Record {
+	var out []*kgo.Record
+	parts := make([]int32, 0, len(b.txns))
+	for p := range b.txns {
+		parts = append(parts, p)
 	}
+	slices.Sort(parts)
+	for _, p := range parts {
+		for _, ch := range b.txns[p].Changes() {
+			out = append(out, &kgo.Record{Topic: r.app.ChangelogTopic(ch.Store), Partition: ch.Partition, Key: ch.Key, Value: ch.Value})
+		}
+	}
+	return out
 }
 
 // processOne calls the processor, retrying retryable failures with backoff
@@ -489,23 +513,20 @@ func safeProcess(p Processor, c *Context, rec *kgo.Record) (err error) {
 	return p.Process(c, rec)
 }
 
-// produceAll produces outs through produce and waits for every result,
-// returning the first error. Offsets of changelog records become the
-// batch's markers.
-func (r *Runner) produceAll(ctx context.Context, b *batch, produce func(context.Context, *kgo.Record, func(*kgo.Record, error))) error {
-	var (
-		wg    sync.WaitGroup
-		first error
-	)
-	wg.Add(len(b.out))
-	for _, o := range b.out {
+// produceAsync produces recs through produce without waiting; wait
+// returns the first error once every record is acknowledged. Offsets of
+// changelog records become the batch's markers.
+func (r *Runner) produceAsync(ctx context.Context, b *batch, recs []*kgo.Record, produce func(context.Context, *kgo.Record, func(*kgo.Record, error))) {
+	b.wg.Add(len(recs))
+	for _, o := range recs {
+		b.produced[o.Topic]++
 		produce(ctx, o, func(rec *kgo.Record, err error) {
-			defer wg.Done()
+			defer b.wg.Done()
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			if err != nil {
-				if first == nil {
-					first = err
+				if b.failed == nil {
+					b.failed = err
 				}
 				return
 			}
@@ -519,8 +540,22 @@ func (r *Runner) produceAll(ctx context.Context, b *batch, produce func(context.
 			}
 		})
 	}
-	wg.Wait()
-	return first
+}
+
+func (b *batch) cancelWork() {
+	if b.cancel != nil {
+		b.cancel()
+		b.cancel = nil
+	}
+}
+
+// wait waits for every record produced in the batch and returns the first
+// error.
+func (b *batch) wait() error {
+	b.wg.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failed
 }
 
 // commitLocal writes the batch's state after its Kafka commit: each task's
@@ -593,12 +628,12 @@ func (r *Runner) committed(b *batch, start time.Time) {
 
 const endTimeout = 30 * time.Second
 
-// poll polls, waking up for punctuation if the app keeps state.
-func (r *Runner) poll(ctx context.Context, poll func(context.Context, int) kgo.Fetches) kgo.Fetches {
-	if !r.app.stateful() {
+// poll polls, waking up by wait at the latest; wait <= 0 waits for records.
+func (r *Runner) poll(ctx context.Context, wait time.Duration, poll func(context.Context, int) kgo.Fetches) kgo.Fetches {
+	if wait <= 0 {
 		return poll(ctx, r.app.MaxPollRecords)
 	}
-	pctx, cancel := context.WithTimeout(ctx, r.app.PunctuateInterval)
+	pctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	return poll(pctx, r.app.MaxPollRecords)
 }
@@ -652,9 +687,15 @@ func (r *Runner) runExactlyOnce(ctx context.Context) error {
 	}
 	r.ready.Store(true)
 
+	// A transaction spans polls until CommitInterval has passed (or
+	// MaxTxnRecords are in it): outputs go out as each poll is processed;
+	// each state key written goes to its changelog once, at the end.
 	b := newBatch()
+	open := false
+	var perr error
+	defer b.cancelWork()
 	for {
-		if r.tasks != nil {
+		if r.tasks != nil && !open {
 			if err := r.tasks.sync(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -662,59 +703,92 @@ func (r *Runner) runExactlyOnce(ctx context.Context) error {
 				return fmt.Errorf("restore tasks: %w", err)
 			}
 		}
-		fetches := r.poll(ctx, sess.PollRecords)
-		if fetches.IsClientClosed() || ctx.Err() != nil {
-			return nil
+		wait := time.Duration(0)
+		if r.app.stateful() {
+			wait = r.app.PunctuateInterval
 		}
-		r.fetchErrors(fetches)
-		if fetches.NumRecords() == 0 {
-			if !r.punctuationDue() {
-				continue
+		if open {
+			wait = max(time.Millisecond, min(r.app.CommitInterval-time.Since(b.start), r.app.PunctuateInterval))
+		}
+		fetches := r.poll(ctx, wait, sess.PollRecords)
+		closing := fetches.IsClientClosed() || ctx.Err() != nil
+		if !closing {
+			r.fetchErrors(fetches)
+			busy := fetches.NumRecords() > 0
+			if !busy && r.punctuationDue() {
+				busy, fetches = true, nil
 			}
-			fetches = nil
+			if busy && perr == nil {
+				if !open {
+					if err := sess.Begin(); err != nil {
+						return fmt.Errorf("begin transaction: %w", err)
+					}
+					b.reset()
+					open = true
+					// A transaction in hand is finished even if ctx
+					// ends meanwhile: that is the drain on shutdown.
+					b.workCtx, b.cancel = context.WithTimeout(context.WithoutCancel(ctx), r.app.TransactionTimeout)
+				}
+				if perr = r.process(ctx, fetches, b); perr == nil {
+					r.produceAsync(b.workCtx, b, b.out, sess.Produce)
+					clear(b.out)
+					b.out = b.out[:0]
+				}
+			}
 		}
-		start := time.Now()
-		if err := sess.Begin(); err != nil {
-			return fmt.Errorf("begin transaction: %w", err)
-		}
-		b.reset()
-		// A batch in hand is finished even if ctx ends meanwhile: that is
-		// the drain on shutdown. Only a retry loop cut short aborts.
-		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.app.TransactionTimeout)
-		perr := r.process(ctx, fetches, b)
-		if perr == nil {
-			perr = r.produceAll(work, b, sess.Produce)
-		}
-		try := kgo.TryCommit
-		if perr != nil {
-			try = kgo.TryAbort
-		}
-		committed, err := sess.End(work, try)
-		cancel()
-		switch {
-		case err != nil:
-			r.abortLocal(b)
-			r.m.txns.WithLabelValues("aborted").Inc()
-			return fmt.Errorf("end transaction: %w", err)
-		case committed:
-			if err := r.commitLocal(b); err != nil {
-				r.abortLocal(b)
+		if open && (closing || perr != nil || time.Since(b.start) >= r.app.CommitInterval || b.records >= r.app.MaxTxnRecords) {
+			err := r.endTransaction(ctx, sess, b, perr)
+			b.cancelWork()
+			if err != nil {
 				return err
 			}
-			r.committed(b, start)
-		default:
-			r.abortLocal(b)
-			r.m.txns.WithLabelValues("aborted").Inc()
-			if perr != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				r.app.Logger.Warn("batch aborted; it will be processed again", "err", perr)
-			} else {
-				r.app.Logger.Info("batch aborted by a rebalance; it will be processed again")
-			}
+			open, perr = false, nil
+		}
+		if closing {
+			return nil
 		}
 	}
+}
+
+// endTransaction produces the transaction's changelog records, waits for
+// everything it produced and ends it: committing, unless processing failed
+// or a rebalance intervened, then writes or drops the local state.
+func (r *Runner) endTransaction(ctx context.Context, sess *kgo.GroupTransactSession, b *batch, perr error) error {
+	if perr == nil {
+		r.produceAsync(b.workCtx, b, r.changelogRecords(b), sess.Produce)
+	}
+	if err := b.wait(); err != nil && perr == nil {
+		perr = err
+	}
+	try := kgo.TryCommit
+	if perr != nil {
+		try = kgo.TryAbort
+	}
+	committed, err := sess.End(b.workCtx, try)
+	switch {
+	case err != nil:
+		r.abortLocal(b)
+		r.m.txns.WithLabelValues("aborted").Inc()
+		return fmt.Errorf("end transaction: %w", err)
+	case committed:
+		if err := r.commitLocal(b); err != nil {
+			r.abortLocal(b)
+			return err
+		}
+		r.committed(b, b.start)
+	default:
+		r.abortLocal(b)
+		r.m.txns.WithLabelValues("aborted").Inc()
+		if perr != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.app.Logger.Warn("transaction aborted; its input will be processed again", "err", perr)
+		} else {
+			r.app.Logger.Info("transaction aborted by a rebalance; its input will be processed again")
+		}
+	}
+	return nil
 }
 
 func (r *Runner) runAtLeastOnce(ctx context.Context) error {
@@ -745,7 +819,11 @@ func (r *Runner) runAtLeastOnce(ctx context.Context) error {
 				return fmt.Errorf("restore tasks: %w", err)
 			}
 		}
-		fetches := r.poll(ctx, cl.PollRecords)
+		wait := time.Duration(0)
+		if r.app.stateful() {
+			wait = r.app.PunctuateInterval
+		}
+		fetches := r.poll(ctx, wait, cl.PollRecords)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			cl.AllowRebalance()
 			return nil
@@ -763,7 +841,8 @@ func (r *Runner) runAtLeastOnce(ctx context.Context) error {
 		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.app.TransactionTimeout)
 		err := r.process(ctx, fetches, b)
 		if err == nil {
-			err = r.produceAll(work, b, cl.Produce)
+			r.produceAsync(work, b, append(b.out, r.changelogRecords(b)...), cl.Produce)
+			err = b.wait()
 		}
 		if err == nil {
 			err = cl.CommitUncommittedOffsets(work)

@@ -155,8 +155,16 @@ type App struct {
 	StaticMembership bool
 	// DLQ is the dead-letter topic. Default "vigil.dlq".
 	DLQ string
-	// MaxPollRecords bounds a batch. Default 10000.
+	// MaxPollRecords bounds a poll. Default 10000.
 	MaxPollRecords int
+	// CommitInterval is how long an exactly-once transaction stays open
+	// across polls: a key written many times in it goes to its changelog
+	// once. Outputs become visible to read_committed consumers when it
+	// commits. Default 100ms.
+	CommitInterval time.Duration
+	// MaxTxnRecords ends a transaction early once it holds this many input
+	// records. Default 100000.
+	MaxTxnRecords int
 	// Parallelism is how many partitions of a batch are processed at once,
 	// each by its own goroutine. Default: GOMAXPROCS. With more than one,
 	// the Processor is called concurrently for different partitions (never
@@ -220,6 +228,12 @@ func (a *App) EnsureDefaults() {
 	}
 	if a.MaxPollRecords <= 0 {
 		a.MaxPollRecords = 10000
+	}
+	if a.CommitInterval <= 0 {
+		a.CommitInterval = 100 * time.Millisecond
+	}
+	if a.MaxTxnRecords <= 0 {
+		a.MaxTxnRecords = 100000
 	}
 	if a.Parallelism <= 0 {
 		a.Parallelism = runtime.GOMAXPROCS(0)
