@@ -96,14 +96,16 @@ func (p *Printer) Process(_ *streams.Context, r *kgo.Record) error {
 	default:
 		var probe struct {
 			Event struct {
-				Kind string `json:"kind"`
+				Dataset string `json:"dataset"`
 			} `json:"event"`
 		}
 		if json.Unmarshal(r.Value, &probe) != nil {
 			line = fmt.Sprintf("%s  %s", r.Topic, oneLine(string(r.Value), 200))
 			break
 		}
-		if probe.Event.Kind == "alert" {
+		// vigil's own alerts; normalized events may be a tool's alerts
+		// (event.kind alert) and print as events.
+		if probe.Event.Dataset == "vigil.alerts" {
 			var a ecs.Alert
 			if err := json.Unmarshal(r.Value, &a); err != nil {
 				return fmt.Errorf("decode alert: %w", err)

@@ -16,7 +16,7 @@ import (
 func alert() *ecs.Alert {
 	return &ecs.Alert{
 		Timestamp: time.Date(2026, 11, 2, 9, 12, 41, 0, time.UTC),
-		Event:     ecs.EventMeta{Kind: "alert", Action: "ConsoleLogin", Outcome: "success"},
+		Event:     ecs.EventMeta{Kind: "alert", Dataset: "vigil.alerts", Action: "ConsoleLogin", Outcome: "success"},
 		Rule:      ecs.Rule{ID: "r", Name: "AWS Root Credentials"},
 		Cloud:     &ecs.Cloud{Region: "us-east-1", Account: &ecs.CloudAccount{ID: "111122223333"}},
 		Source:    &ecs.Endpoint{IP: "203.0.113.77", Geo: &ecs.Geo{CityName: "Lisbon", CountryISOCode: "PT"}},
