@@ -29,7 +29,7 @@ func newNormalizeCmd() *cobra.Command {
 		Short: "Normalize raw events from files or standard input to ECS JSON lines",
 		Long: `normalize reads raw events of one source from files, or standard input when
 no file (or "-") is given, in any form the file source reads (JSON lines,
-arrays, CloudTrail log files, concatenated values, CSV lines; gzip too), and
+arrays, CloudTrail log files, concatenated values, CSV; gzip too), and
 writes one ECS document per line to standard output: the same code as the
 normalize app. Each record that cannot be normalized gives one line on
 standard error with its origin (file:line) and the reason; the rest go on.
@@ -56,10 +56,7 @@ such as a CloudTrail digest file), 1 when some failed, 2 on usage errors.`,
 			if err != nil {
 				return usageErr("--internal-cidr: %v", err)
 			}
-			if !cmd.Flags().Changed("header-line") {
-				headerLine = source == "vpcflow"
-			}
-			opts := normalize.StreamOptions{Format: f, HeaderLine: headerLine, KeepOriginal: keepOriginal, Enricher: enricher}
+			opts := normalize.StreamOptions{Format: f, KeepOriginal: keepOriginal, Enricher: enricher}
 			if len(files) == 0 {
 				files = []string{"-"}
 			}
@@ -79,6 +76,10 @@ such as a CloudTrail digest file), 1 when some failed, 2 on usage errors.`,
 					}
 					r, display = fh, name
 					defer fh.Close()
+				}
+				opts.HeaderLine = headerLine
+				if !cmd.Flags().Changed("header-line") {
+					opts.HeaderLine = framing.DefaultHeaderLine(source, framing.ForPath(name, f))
 				}
 				err := normalize.DecodeStream(r, display, dec, opts, func(res normalize.Result) {
 					switch {
@@ -115,8 +116,8 @@ such as a CloudTrail digest file), 1 when some failed, 2 on usage errors.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&source, "source", "s", "", "the source the events come from: "+strings.Join(normalize.Sources(), ", ")+" (required)")
-	f.StringVar(&format, "format", "auto", "auto, lines, array, records or values")
-	f.BoolVar(&headerLine, "header-line", false, "treat each file's first line as the header naming its fields (default: true for vpcflow)")
+	f.StringVar(&format, "format", "auto", "auto, lines, array, records, values or csv (auto: csv for *.csv and *.csv.gz files)")
+	f.BoolVar(&headerLine, "header-line", false, "treat each file's first line as the header naming its fields (default: true for CSV files and for vpcflow)")
 	f.BoolVar(&keepOriginal, "keep-original", true, "keep the raw event in event.original")
 	f.StringSliceVar(&geoCity, "geoip-city", nil, "GeoIP city database (.mmdb); repeatable")
 	f.StringSliceVar(&geoASN, "geoip-asn", nil, "GeoIP ASN database (.mmdb); repeatable")

@@ -1,8 +1,6 @@
 package normalize
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -28,9 +26,11 @@ type Result struct {
 
 // StreamOptions configure DecodeStream.
 type StreamOptions struct {
-	// Format frames the stream; default framing.Auto.
+	// Format frames the stream; default framing.Auto, which is CSV for a
+	// name ending in .csv or .csv.gz.
 	Format framing.Format
-	// HeaderLine treats the first line as the header that names fields.
+	// HeaderLine treats the first line as the header that names fields:
+	// it goes with every record, itself included (see framing.FileHeader).
 	HeaderLine bool
 	// KeepOriginal keeps raw records in event.original.
 	KeepOriginal bool
@@ -50,17 +50,14 @@ func DecodeStream(r io.Reader, name string, dec Decoder, o StreamOptions, emit f
 		return err
 	}
 	meta := Meta{KeepOriginal: o.KeepOriginal}
-	lineOffset := 0
 	if o.HeaderLine {
-		br := bufio.NewReader(r)
-		first, err := br.ReadBytes('\n')
-		if err != nil && err != io.EOF {
+		var h []byte
+		if h, r, err = framing.FileHeader(r); err != nil {
 			return err
 		}
-		meta.FileHeader = string(bytes.TrimRight(first, "\r\n"))
-		r, lineOffset = br, 1
+		meta.FileHeader = string(h)
 	}
-	sp := framing.New(r, o.Format, o.MaxFrame)
+	sp := framing.New(r, framing.ForPath(name, o.Format), o.MaxFrame)
 	for {
 		fr, err := sp.Next()
 		if err == io.EOF {
@@ -69,7 +66,6 @@ func DecodeStream(r io.Reader, name string, dec Decoder, o StreamOptions, emit f
 		if err != nil {
 			return err
 		}
-		fr.Line += lineOffset
 		origin := framing.Origin(name, sp.Format(), fr)
 		if fr.Err != nil {
 			emit(Result{Origin: origin, Err: fmt.Errorf("framing: %w", fr.Err)})

@@ -11,8 +11,6 @@
 package file
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +41,9 @@ type Config struct {
 	Source string `yaml:"source"`
 	// Paths are files or glob patterns, read in sorted order. Required.
 	Paths []string `yaml:"paths"`
-	// Format is auto, lines, array, records or values. Default "auto".
+	// Format is auto, lines, array, records, values or csv. Default
+	// "auto": csv for files named *.csv or *.csv.gz, otherwise detected
+	// from the first bytes.
 	Format string `yaml:"format"`
 	// Key lists JSON paths tried in order for the record key, which spreads
 	// records over partitions. Default: for cloudtrail, recipientAccountId,
@@ -53,9 +53,12 @@ type Config struct {
 	// dead-letter topic. Default 1000000.
 	MaxRecordBytes int `yaml:"max_record_bytes"`
 	// HeaderLine treats each file's first line as a header naming its
-	// fields: it is not published, and goes with every record of the file
-	// as the vigil-file-header header. Default: true for source vpcflow
-	// (whose files begin "version account-id ..."), false otherwise.
+	// fields: it goes with every record of the file as the
+	// vigil-file-header header. The line is also published, as a record
+	// of its own, which decoders skip when they recognise a header, so a
+	// file that lacks one loses nothing. Default: true for CSV files and for
+	// source vpcflow (whose files begin "version account-id ..."), false
+	// otherwise.
 	HeaderLine *bool `yaml:"header_line"`
 }
 
@@ -242,27 +245,20 @@ func (s *Source) publishFile(ctx context.Context, cl *kgo.Client, path string) e
 		log.Error("cannot read file", "err", err)
 		return nil
 	}
-	headerLine := s.cfg.Source == "vpcflow"
+	format := framing.ForPath(path, s.format)
+	headerLine := framing.DefaultHeaderLine(s.cfg.Source, format)
 	if s.cfg.HeaderLine != nil {
 		headerLine = *s.cfg.HeaderLine
 	}
 	var fileHeader []byte
 	if headerLine {
-		br := bufio.NewReader(r)
-		line, err := br.ReadBytes('\n')
-		if err != nil && err != io.EOF {
+		if fileHeader, r, err = framing.FileHeader(r); err != nil {
 			s.errs.WithLabelValues("read").Inc()
 			log.Error("cannot read file", "err", err)
 			return nil
 		}
-		fileHeader = bytes.TrimRight(line, "\r\n")
-		r = br
 	}
-	sp := framing.New(r, s.format, s.cfg.MaxRecordBytes)
-	lineOffset := 0
-	if headerLine {
-		lineOffset = 1
-	}
+	sp := framing.New(r, format, s.cfg.MaxRecordBytes)
 
 	var (
 		wg       sync.WaitGroup
@@ -298,7 +294,6 @@ func (s *Source) publishFile(ctx context.Context, cl *kgo.Client, path string) e
 			log.Error("read error; the rest of the file is skipped", "err", err)
 			break
 		}
-		fr.Line += lineOffset
 		origin := Origin(path, sp.Format(), fr)
 		rec := &kgo.Record{Topic: s.topic, Value: fr.Data, Headers: []kgo.RecordHeader{
 			{Key: streams.HeaderSource, Value: []byte(s.cfg.Source)},

@@ -177,3 +177,76 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderLines covers the file header: CSV files (by name) and VPC Flow
+// Logs files send their first line with every record, and as a record of
+// its own; a quoted line break in CSV continues the record; header_line
+// overrides the default.
+func TestHeaderLines(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	csvPath := write("prowler.csv.gz", gz(t, []byte("AUTH_METHOD;CHECK_ID;REMEDIATION\r\nprofile;iam_root_mfa;\"Enable MFA:\r\n1. Sign in\r\n2. Add a device\"\r\nprofile;s3_x;none\r\n")))
+	flowPath := write("flow.log", []byte("version account-id action\n2 111122223333 ACCEPT\n"))
+	plainPath := write("plain.log", []byte("version account-id action\n2 111122223333 REJECT\n"))
+
+	brokers := streamstest.Brokers(t)
+	names := topics.Names{Prefix: streamstest.Prefix(t)}
+	streamstest.CreateTopics(t, brokers, 1, names.Raw("prowler"), names.Raw("vpcflow"), names.Raw("other"), names.DLQ())
+	no := false
+	for _, cfg := range []file.Config{
+		{Source: "prowler", Paths: []string{csvPath}, Format: "auto"},
+		{Source: "vpcflow", Paths: []string{flowPath}, Format: "auto"},
+		{Source: "other", Paths: []string{plainPath}, Format: "auto"},
+		{Source: "other", Paths: []string{flowPath}, Format: "auto", HeaderLine: &no},
+	} {
+		src, err := file.New(cfg, plugin.Deps{Name: "files", Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Topics: names})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type rec struct{ value, origin, header string }
+	read := func(topic string) []rec {
+		var out []rec
+		for _, r := range streamstest.ReadCommitted(t, brokers, topic) {
+			out = append(out, rec{string(r.Value), streams.Header(r, streams.HeaderOrigin), streams.Header(r, streams.HeaderFileHeader)})
+		}
+		return out
+	}
+	csvHeader := "AUTH_METHOD;CHECK_ID;REMEDIATION"
+	check := func(topic string, want []rec) {
+		t.Helper()
+		got := read(topic)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d records %q, want %d", topic, len(got), got, len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s record %d = %q, want %q", topic, i, got[i], want[i])
+			}
+		}
+	}
+	check(names.Raw("prowler"), []rec{
+		{csvHeader, csvPath + ":1", csvHeader},
+		{"profile;iam_root_mfa;\"Enable MFA:\r\n1. Sign in\r\n2. Add a device\"", csvPath + ":2", csvHeader},
+		{"profile;s3_x;none", csvPath + ":5", csvHeader},
+	})
+	check(names.Raw("vpcflow"), []rec{
+		{"version account-id action", flowPath + ":1", "version account-id action"},
+		{"2 111122223333 ACCEPT", flowPath + ":2", "version account-id action"},
+	})
+	check(names.Raw("other"), []rec{
+		{"version account-id action", plainPath + ":1", ""},
+		{"2 111122223333 REJECT", plainPath + ":2", ""},
+		{"version account-id action", flowPath + ":1", ""},
+		{"2 111122223333 ACCEPT", flowPath + ":2", ""},
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Format is how events are laid out in a stream.
@@ -35,9 +36,14 @@ const (
 	// Values is JSON values one after another, separated by whitespace,
 	// such as pretty-printed objects.
 	Values
+	// CSV is one event per CSV record: a line, except that a line break
+	// inside a double-quoted field does not end the record (RFC 4180).
+	// Blank lines are skipped. Auto never detects it from the content;
+	// ForPath chooses it for .csv files.
+	CSV
 )
 
-var formatNames = map[Format]string{Auto: "auto", Lines: "lines", Array: "array", Records: "records", Values: "values"}
+var formatNames = map[Format]string{Auto: "auto", Lines: "lines", Array: "array", Records: "records", Values: "values", CSV: "csv"}
 
 func (f Format) String() string {
 	if s, ok := formatNames[f]; ok {
@@ -53,7 +59,53 @@ func ParseFormat(s string) (Format, error) {
 			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("format %q must be auto, lines, array, records or values", s)
+	return 0, fmt.Errorf("format %q must be auto, lines, array, records, values or csv", s)
+}
+
+// ForPath returns the format to read the file at path with: f, unless f is
+// Auto and the name ends in .csv (or .csv.gz), which makes it CSV.
+func ForPath(path string, f Format) Format {
+	if f != Auto {
+		return f
+	}
+	name := strings.ToLower(path)
+	if strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".csv.gz") {
+		return CSV
+	}
+	return Auto
+}
+
+// DefaultHeaderLine reports whether files of source read in format f begin
+// with a header line that names their fields, unless configured otherwise:
+// CSV files do, and so do VPC Flow Logs files ("version account-id ...").
+func DefaultHeaderLine(source string, f Format) bool {
+	return f == CSV || source == "vpcflow"
+}
+
+// MaxHeaderLine is the longest first line FileHeader takes for a header.
+const MaxHeaderLine = 64 << 10
+
+// FileHeader returns the first line of r, without its line end, and a
+// reader of all of r, that line included: the header goes with every
+// record of the file, and the line is also read as a record of its own, so
+// that a file without a header loses nothing (decoders skip a header line
+// they recognise). A first line longer than MaxHeaderLine is no header:
+// FileHeader returns nil for it.
+func FileHeader(r io.Reader) ([]byte, io.Reader, error) {
+	br := bufio.NewReaderSize(r, MaxHeaderLine+1)
+	peek, err := br.Peek(MaxHeaderLine + 1)
+	if err != nil && err != io.EOF {
+		return nil, br, err
+	}
+	peek = bytes.TrimPrefix(peek, []byte{0xEF, 0xBB, 0xBF})
+	i := bytes.IndexByte(peek, '\n')
+	switch {
+	case i >= 0:
+		peek = peek[:i]
+	case len(peek) > MaxHeaderLine:
+		return nil, br, nil
+	}
+	return bytes.Clone(bytes.TrimRight(peek, "\r")), br, nil
 }
 
 // ErrTruncated is set on a frame that the end of the input cut off.
@@ -308,6 +360,8 @@ func (s *Splitter) Next() (Frame, error) {
 	switch s.format {
 	case Lines:
 		return s.nextLine()
+	case CSV:
+		return s.nextCSV()
 	case Array, Records:
 		return s.nextElement()
 	default:
@@ -401,6 +455,59 @@ func (s *Splitter) nextLine() (Frame, error) {
 		return s.finish(f), nil
 	}
 }
+
+// nextCSV reads one CSV record: lines up to one that leaves no double-quoted
+// field open. A quote inside a quoted field is written twice, which leaves
+// the count of quotes even, so an odd count means a field is still open.
+func (s *Splitter) nextCSV() (Frame, error) {
+	for {
+		f := s.begin()
+		quotes := 0
+		for {
+			line, err := s.r.ReadSlice('\n')
+			ended := false
+			if n := len(line); n > 0 {
+				s.off += int64(n)
+				quotes += bytes.Count(line, quote)
+				if line[n-1] == '\n' {
+					s.line++
+					ended = true
+					if quotes%2 == 0 {
+						line = line[:n-1]
+					}
+				}
+				s.keepBytes(line)
+			}
+			if err == bufio.ErrBufferFull || (ended && quotes%2 == 1 && !s.overflow) {
+				continue
+			}
+			if err == io.EOF {
+				if len(s.frame) == 0 && !s.overflow {
+					return Frame{}, io.EOF
+				}
+				if quotes%2 == 1 {
+					f.Err = ErrOpenQuote
+				}
+				break
+			}
+			if err != nil {
+				return Frame{}, err
+			}
+			break
+		}
+		s.frame = bytes.TrimRight(s.frame, "\r")
+		if len(bytes.TrimSpace(s.frame)) == 0 && !s.overflow {
+			continue
+		}
+		return s.finish(f), nil
+	}
+}
+
+var quote = []byte{'"'}
+
+// ErrOpenQuote is set on a CSV frame that the end of the input cut off
+// inside a quoted field.
+var ErrOpenQuote = errors.New("input ends inside a quoted CSV field")
 
 // nextValue reads one whitespace-separated JSON value (Values format, and
 // whatever follows the end of an array).

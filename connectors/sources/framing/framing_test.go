@@ -2,12 +2,14 @@ package framing
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -458,6 +460,30 @@ var splitCases = []splitCase{
 			{data: "{\n  \"b\": \"x\\\"", line: 4, offset: 13, index: -1, err: ErrTruncated},
 		},
 	},
+	// CSV.
+	{
+		// 0: a;b \n  4: "x";"y \n  11: z" \n  14: \n  15: 1;"say ""hi""" \r \n
+		name: "csv/quoted line break, escaped quotes, blank line, CRLF", input: "a;b\n\"x\";\"y\nz\"\n\n1;\"say \"\"hi\"\"\"\r\n", format: CSV, wantFormat: CSV,
+		frames: []want{
+			{data: `a;b`, line: 1, offset: 0, index: -1},
+			{data: "\"x\";\"y\nz\"", line: 2, offset: 4, index: -1},
+			{data: `1;"say ""hi"""`, line: 5, offset: 15, index: -1},
+		},
+	},
+	{
+		name: "csv/open quote at the end", input: "a,b\n\"c,d\ne\n", format: CSV, wantFormat: CSV,
+		frames: []want{
+			{data: `a,b`, line: 1, offset: 0, index: -1},
+			{data: "\"c,d\ne\n", line: 2, offset: 4, index: -1, err: ErrOpenQuote},
+		},
+	},
+	{
+		name: "csv/too large", input: "\"abcdefgh\nij\"\nk\n", format: CSV, max: 8, wantFormat: CSV,
+		frames: []want{
+			{data: "\"abcdefg", line: 1, offset: 0, index: -1, err: ErrTooLarge},
+			{data: "ij\"\nk\n", line: 2, offset: 10, index: -1, err: ErrOpenQuote},
+		},
+	},
 	{
 		name: "values/too large", input: "{\n\"a\": \"bcdef\"\n}\n{}\n", format: Values, max: 6, wantFormat: Values,
 		frames: []want{
@@ -608,7 +634,7 @@ func TestSplitReadError(t *testing.T) {
 }
 
 func TestFormatNames(t *testing.T) {
-	for _, f := range []Format{Auto, Lines, Array, Records, Values} {
+	for _, f := range []Format{Auto, Lines, Array, Records, Values, CSV} {
 		got, err := ParseFormat(f.String())
 		if err != nil || got != f {
 			t.Errorf("ParseFormat(%q) = %v, %v; want %v", f.String(), got, err, f)
@@ -863,13 +889,13 @@ func FuzzSplit(f *testing.F) {
 			f.Logf("seed %s not available: %v", p, err)
 			continue
 		}
-		for _, fm := range []Format{Auto, Lines, Array, Records, Values} {
+		for _, fm := range []Format{Auto, Lines, Array, Records, Values, CSV} {
 			f.Add(data, uint8(fm), uint16(0))
 		}
 		f.Add(data, uint8(Auto), uint16(17))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, format uint8, maxFrame uint16) {
-		fm := Format(format % 5)
+		fm := Format(format % 6)
 		max := int(maxFrame % 2048)
 		effMax := max
 		if max == 0 {
@@ -905,7 +931,7 @@ func FuzzSplit(f *testing.F) {
 				t.Fatalf("frame %d %q at Offset %d: Line %d, want %d", i, fr.Data, fr.Offset, fr.Line, line)
 			}
 			switch {
-			case detected == Lines || detected == Values:
+			case detected == Lines || detected == Values || detected == CSV:
 				if fr.Index != -1 {
 					t.Fatalf("frame %d: Index %d in %v", i, fr.Index, detected)
 				}
@@ -919,14 +945,14 @@ func FuzzSplit(f *testing.F) {
 			}
 			if fr.Err != nil {
 				tooLarge := errors.Is(fr.Err, ErrTooLarge)
-				if !tooLarge && !errors.Is(fr.Err, ErrTruncated) && !strings.Contains(fr.Err.Error(), "unexpected data after the end") {
+				if !tooLarge && !errors.Is(fr.Err, ErrTruncated) && !errors.Is(fr.Err, ErrOpenQuote) && !strings.Contains(fr.Err.Error(), "unexpected data after the end") {
 					t.Fatalf("frame %d: unexpected Err %v", i, fr.Err)
 				}
 				if tooLarge {
 					// The frame holds the event's first max bytes; a
 					// line also loses the \r its cut may end on.
 					cut := data[fr.Offset+int64(len(fr.Data)) : fr.Offset+int64(effMax)]
-					if detected != Lines && len(cut) > 0 || len(bytes.Trim(cut, "\r")) > 0 {
+					if detected != Lines && detected != CSV && len(cut) > 0 || len(bytes.Trim(cut, "\r")) > 0 {
 						t.Fatalf("frame %d: ErrTooLarge with %d bytes, limit %d", i, len(fr.Data), effMax)
 					}
 				}
@@ -967,6 +993,24 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 
+		if fm == CSV {
+			// A frame that ended without error closes every quoted field
+			// and has no line break outside one.
+			for i, fr := range frames {
+				if fr.Err != nil {
+					continue
+				}
+				if n := bytes.Count(fr.Data, []byte{'"'}); n%2 != 0 {
+					t.Fatalf("frame %d %q: %d quotes", i, fr.Data, n)
+				}
+				for j, part := range bytes.Split(fr.Data, []byte{'"'}) {
+					if j%2 == 0 && bytes.IndexByte(part, '\n') >= 0 {
+						t.Fatalf("frame %d %q: a line break outside quotes", i, fr.Data)
+					}
+				}
+			}
+		}
+
 		// Frames do not depend on how the input arrives.
 		slow, _ := splitAll(t, oneByteReader{bytes.NewReader(data)}, len(data), fm, max)
 		if len(slow) != len(frames) {
@@ -986,4 +1030,98 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestSplitCSVRoundTrip writes random records with encoding/csv, fields
+// holding delimiters, quotes and line breaks, and checks that every frame
+// is one record that encoding/csv reads back whole.
+func TestSplitCSVRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"", "a", "Prowler", ";", ",", `"`, `""`, "\n", "\r\n", " ", "é", "x\ny\nz", "\t"}
+	for round := 0; round < 200; round++ {
+		comma := []rune{',', ';'}[round%2]
+		var records [][]string
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		w.Comma = comma
+		for range 1 + rng.IntN(8) {
+			rec := make([]string, 2+rng.IntN(4))
+			for i := range rec {
+				var b strings.Builder
+				for range rng.IntN(4) {
+					b.WriteString(pieces[rng.IntN(len(pieces))])
+				}
+				rec[i] = b.String()
+			}
+			records = append(records, rec)
+			if err := w.Write(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Flush()
+		frames, _ := split(t, buf.String(), CSV, 0)
+		if len(frames) != len(records) {
+			t.Fatalf("round %d: %d frames from %d records:\n%s", round, len(frames), len(records), buf.String())
+		}
+		for i, fr := range frames {
+			if fr.Err != nil {
+				t.Fatalf("round %d frame %d: %v", round, i, fr.Err)
+			}
+			r := csv.NewReader(bytes.NewReader(fr.Data))
+			r.Comma = comma
+			got, err := r.ReadAll()
+			if err != nil || len(got) != 1 {
+				t.Fatalf("round %d frame %d %q: %d records, %v", round, i, fr.Data, len(got), err)
+			}
+			// encoding/csv reads \r\n inside a quoted field as \n.
+			want := make([]string, len(records[i]))
+			for j, f := range records[i] {
+				want[j] = strings.ReplaceAll(f, "\r\n", "\n")
+			}
+			if !slices.Equal(got[0], want) {
+				t.Fatalf("round %d frame %d: read %q, wrote %q", round, i, got[0], want)
+			}
+		}
+	}
+}
+
+func TestForPath(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		in   Format
+		want Format
+	}{
+		{"out/prowler-output-123.csv", Auto, CSV},
+		{"out/PROWLER.CSV.gz", Auto, CSV},
+		{"out/prowler.ocsf.json", Auto, Auto},
+		{"out/prowler.csv", Lines, Lines},
+		{"flow.log.gz", Auto, Auto},
+	} {
+		if got := ForPath(c.path, c.in); got != c.want {
+			t.Errorf("ForPath(%q, %v) = %v, want %v", c.path, c.in, got, c.want)
+		}
+	}
+}
+
+func TestFileHeader(t *testing.T) {
+	long := strings.Repeat("x", MaxHeaderLine+1)
+	for _, c := range []struct{ in, header string }{
+		{"version account-id\r\n2 1111\n", "version account-id"},
+		{bom + "A;B\nx;y\n", "A;B"},
+		{"only line", "only line"},
+		{"", ""},
+		{long + "\nnext\n", ""},
+	} {
+		h, r, err := FileHeader(strings.NewReader(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(h) != c.header || (c.header == "") != (h == nil && c.in != "" || c.in == "") {
+			t.Errorf("FileHeader(%.20q) = %q, want %q", c.in, h, c.header)
+		}
+		rest, _ := io.ReadAll(r)
+		if string(rest) != c.in {
+			t.Errorf("FileHeader(%.20q) left %.20q to read, want the whole input", c.in, rest)
+		}
+	}
 }
