@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/bytedance/sonic"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -103,7 +104,17 @@ type Decoder interface {
 	// error means the record is malformed, and the message should say what
 	// is wrong and where in the record. Decode must be safe for concurrent
 	// use.
+	//
+	// The caller hands raw over: the events may refer to its memory
+	// (strings that alias it, see Alias), so it must not be modified
+	// afterwards.
 	Decode(raw []byte, m Meta) ([]*ecs.Event, error)
+}
+
+// Alias returns b as a string without copying it. b must not be modified
+// afterwards; a Decoder may alias its raw record (see Decoder.Decode).
+func Alias(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 var (

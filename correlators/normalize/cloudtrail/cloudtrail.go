@@ -36,28 +36,28 @@ func (Decoder) Dataset() string { return "cloudtrail" }
 
 // Record is one CloudTrail event as AWS writes it.
 type Record struct {
-	EventVersion        string          `json:"eventVersion"`
-	UserIdentity        *UserIdentity   `json:"userIdentity"`
-	EventTime           string          `json:"eventTime"`
-	EventSource         string          `json:"eventSource"`
-	EventName           string          `json:"eventName"`
-	AWSRegion           string          `json:"awsRegion"`
-	SourceIPAddress     string          `json:"sourceIPAddress"`
-	UserAgent           string          `json:"userAgent"`
-	ErrorCode           string          `json:"errorCode"`
-	ErrorMessage        string          `json:"errorMessage"`
-	RequestParameters   json.RawMessage `json:"requestParameters"`
-	ResponseElements    json.RawMessage `json:"responseElements"`
-	AdditionalEventData json.RawMessage `json:"additionalEventData"`
-	RequestID           string          `json:"requestID"`
-	EventID             string          `json:"eventID"`
-	EventType           string          `json:"eventType"`
-	EventCategory       string          `json:"eventCategory"`
-	ReadOnly            *bool           `json:"readOnly"`
-	ManagementEvent     *bool           `json:"managementEvent"`
-	RecipientAccountID  string          `json:"recipientAccountId"`
-	SharedEventID       string          `json:"sharedEventID"`
-	Resources           []Resource      `json:"resources"`
+	EventVersion        string        `json:"eventVersion"`
+	UserIdentity        *UserIdentity `json:"userIdentity"`
+	EventTime           string        `json:"eventTime"`
+	EventSource         string        `json:"eventSource"`
+	EventName           string        `json:"eventName"`
+	AWSRegion           string        `json:"awsRegion"`
+	SourceIPAddress     string        `json:"sourceIPAddress"`
+	UserAgent           string        `json:"userAgent"`
+	ErrorCode           string        `json:"errorCode"`
+	ErrorMessage        string        `json:"errorMessage"`
+	RequestParameters   Raw           `json:"requestParameters"`
+	ResponseElements    Raw           `json:"responseElements"`
+	AdditionalEventData Raw           `json:"additionalEventData"`
+	RequestID           string        `json:"requestID"`
+	EventID             string        `json:"eventID"`
+	EventType           string        `json:"eventType"`
+	EventCategory       string        `json:"eventCategory"`
+	ReadOnly            *bool         `json:"readOnly"`
+	ManagementEvent     *bool         `json:"managementEvent"`
+	RecipientAccountID  string        `json:"recipientAccountId"`
+	SharedEventID       string        `json:"sharedEventID"`
+	Resources           []Resource    `json:"resources"`
 }
 
 // UserIdentity is who made the call.
@@ -94,6 +94,25 @@ type Resource struct {
 	Type      string `json:"type"`
 }
 
+// Raw is a JSON value as the record has it. Unlike json.RawMessage it is
+// not copied: it aliases the record's bytes, which Decode's caller hands
+// over (see normalize.Decoder).
+type Raw []byte
+
+// UnmarshalJSON keeps b, a slice of the record being decoded.
+func (r *Raw) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
+}
+
+// MarshalJSON returns the value as it was, or null.
+func (r Raw) MarshalJSON() ([]byte, error) {
+	if r == nil {
+		return []byte("null"), nil
+	}
+	return r, nil
+}
+
 // envelope is every top-level form a CloudTrail record can come in.
 type envelope struct {
 	Record
@@ -108,8 +127,9 @@ type envelope struct {
 
 // Decode implements normalize.Decoder.
 func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
-	var env envelope
-	if err := unmarshal(raw, &env); err != nil {
+	dec := &decoded{}
+	env := &dec.env
+	if err := unmarshal(raw, env); err != nil {
 		if isLogFile(raw) {
 			// One bad record must not sink the file: split it by
 			// structure and decode record by record.
@@ -135,7 +155,7 @@ func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 			return nil, err
 		}
 		if m.KeepOriginal {
-			ev.Event.Original = string(raw)
+			ev.Event.Original = normalize.Alias(raw)
 		}
 		return []*ecs.Event{ev}, nil
 	}
@@ -144,11 +164,12 @@ func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 			return nil, fmt.Errorf("resources: %w", err)
 		}
 	}
-	ev, err := Normalize(&env.Record, raw, m)
+	ev, err := normalizeInto(&dec.block, &env.Record, raw, m)
 	if err != nil {
 		return nil, err
 	}
-	return []*ecs.Event{ev}, nil
+	dec.one[0] = ev
+	return dec.one[:], nil
 }
 
 // fastJSON rejects what encoding/json rejects (control characters in
@@ -163,7 +184,8 @@ var fastJSON = sonic.Config{ValidateString: true}.Froze()
 // which decides and words the error with the field's name: errors are the
 // rare path.
 func unmarshal(b []byte, v any) error {
-	if err := fastJSON.Unmarshal(b, v); err == nil {
+	// Strings alias the record (sonic's Unmarshal would copy it first).
+	if err := fastJSON.UnmarshalFromString(normalize.Alias(b), v); err == nil {
 		return nil
 	}
 	reflect.ValueOf(v).Elem().SetZero()
@@ -187,6 +209,19 @@ func unmarshal(b []byte, v any) error {
 // Normalize maps one decoded CloudTrail record to ECS. raw is the record's
 // own bytes, kept in event.original when asked.
 func Normalize(r *Record, raw []byte, m normalize.Meta) (*ecs.Event, error) {
+	return normalizeInto(&block{}, r, raw, m)
+}
+
+// decoded is a record as decoded and the event made of it, allocated at
+// once.
+type decoded struct {
+	block
+	env envelope
+	one [1]*ecs.Event // the slice Decode returns
+}
+
+// normalizeInto is Normalize into the parts in blk.
+func normalizeInto(blk *block, r *Record, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 	if r.EventTime == "" {
 		return nil, errors.New("not a CloudTrail event: no eventTime")
 	}
@@ -207,7 +242,6 @@ func Normalize(r *Record, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 	}
 	// One allocation for the event and the parts every CloudTrail event
 	// has, instead of one each.
-	blk := &block{}
 	ev := &blk.ev
 	*ev = ecs.Event{
 		Timestamp: ts,
@@ -226,7 +260,7 @@ func Normalize(r *Record, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 	ev.Cloud = &blk.cloud
 	ev.Event.Category, ev.Event.Type = categorize(r)
 	if m.KeepOriginal {
-		ev.Event.Original = string(raw)
+		ev.Event.Original = normalize.Alias(raw)
 	}
 
 	account := r.RecipientAccountID
@@ -248,7 +282,8 @@ func Normalize(r *Record, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 		ev.Source = &blk.source
 		if ip, err := netip.ParseAddr(r.SourceIPAddress); err == nil {
 			ev.Source.IP = r.SourceIPAddress
-			if ip.Zone() != "" || ip.String() != r.SourceIPAddress {
+			// ParseAddr takes IPv4 only in its canonical form.
+			if !ip.Is4() && (ip.Zone() != "" || ip.String() != r.SourceIPAddress) {
 				ev.Source.IP = ip.WithZone("").String() // the canonical form, without a zone
 			}
 			blk.ips[0] = ev.Source.IP
@@ -452,21 +487,24 @@ func hasAnyPrefix(s string, prefixes ...string) bool {
 // object, as compact JSON for the flattened form; "" for null or absent.
 // The field was validated by the decoder, so compacting only drops
 // whitespace outside strings.
-func jsonField(b json.RawMessage) (string, json.RawMessage) {
+func jsonField(b []byte) (string, json.RawMessage) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
 		return "", nil
 	}
 	c := compact(b)
 	if b[0] != '{' {
-		return string(c), nil
+		return normalize.Alias(c), nil
 	}
-	return string(c), c
+	return normalize.Alias(c), c
 }
 
 // compact returns valid JSON without the whitespace outside strings; it
-// returns b itself, copied, when there is none.
+// returns b itself when there is none.
 func compact(b []byte) []byte {
+	if !hasSpaceOutsideStrings(b) {
+		return b
+	}
 	out := make([]byte, 0, len(b))
 	inStr, esc := false, false
 	start := 0
@@ -491,7 +529,30 @@ func compact(b []byte) []byte {
 	return append(out, b[start:]...)
 }
 
-func consoleLogin(b json.RawMessage) *ecs.ConsoleLogin {
+// hasSpaceOutsideStrings reports whether compact has anything to drop.
+func hasSpaceOutsideStrings(b []byte) bool {
+	inStr, esc := false, false
+	for _, c := range b {
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			return true
+		}
+	}
+	return false
+}
+
+func consoleLogin(b []byte) *ecs.ConsoleLogin {
 	var d struct {
 		MobileVersion string `json:"MobileVersion"`
 		LoginTo       string `json:"LoginTo"`
@@ -546,11 +607,11 @@ func decodeRecords(records []json.RawMessage, m normalize.Meta) ([]*ecs.Event, e
 	out := make([]*ecs.Event, 0, len(records))
 	var failed []normalize.ItemError
 	for i, r := range records {
-		var rec Record
-		err := unmarshal(r, &rec)
+		dec := &decoded{}
+		err := unmarshal(r, &dec.env.Record)
 		var ev *ecs.Event
 		if err == nil {
-			ev, err = Normalize(&rec, r, m)
+			ev, err = normalizeInto(&dec.block, &dec.env.Record, r, m)
 		}
 		if err != nil {
 			failed = append(failed, normalize.ItemError{Index: i, Path: fmt.Sprintf("Records[%d]", i), Raw: r, Err: err})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
@@ -1094,4 +1095,32 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAliasesTheRecord checks what the decoder's speed rests on: the
+// event's strings and raw JSON point into the record instead of copies
+// (callers hand the record over, see normalize.Decoder). A JSON library
+// that started passing copies, or temporary buffers, would show here.
+func TestAliasesTheRecord(t *testing.T) {
+	raw := []byte(`{"eventVersion":"1.08","eventTime":"2026-11-02T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userIdentity":{"type":"Root","accountId":"111122223333"},"requestParameters":{"userName":"Bob"},"eventID":"e1","recipientAccountId":"111122223333"}`)
+	evs, err := Decoder{}.Decode(raw, normalize.Meta{KeepOriginal: true})
+	if err != nil || len(evs) != 1 {
+		t.Fatal(len(evs), err)
+	}
+	ev := evs[0]
+	within := func(name string, p *byte) {
+		t.Helper()
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+		if a := uintptr(unsafe.Pointer(p)); a < start || a >= start+uintptr(len(raw)) {
+			t.Errorf("%s is a copy, not the record's bytes", name)
+		}
+	}
+	within("event.original", unsafe.StringData(ev.Event.Original))
+	within("event.action", unsafe.StringData(ev.Event.Action))
+	within("source.ip", unsafe.StringData(ev.Source.IP))
+	within("aws.cloudtrail.request_parameters", unsafe.StringData(ev.AWS.CloudTrail.RequestParameters))
+	within("aws.cloudtrail.flattened.request_parameters", unsafe.SliceData(ev.AWS.CloudTrail.Flattened.RequestParameters))
+	if ev.AWS.CloudTrail.RequestParameters != `{"userName":"Bob"}` || ev.Event.Action != "CreateUser" {
+		t.Errorf("request_parameters %q, action %q", ev.AWS.CloudTrail.RequestParameters, ev.Event.Action)
+	}
 }
