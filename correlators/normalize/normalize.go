@@ -111,6 +111,13 @@ type Decoder interface {
 	Decode(raw []byte, m Meta) ([]*ecs.Event, error)
 }
 
+// Releaser is implemented by decoders that recycle the memory of their
+// events. The normalize app calls Release with the events of a record once
+// it has encoded them; nothing may use them afterwards.
+type Releaser interface {
+	Release(evs []*ecs.Event)
+}
+
 // Alias returns b as a string without copying it. b must not be modified
 // afterwards; a Decoder may alias its raw record (see Decoder.Decode).
 func Alias(b []byte) string {
@@ -352,15 +359,38 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 		// downstream read event time without decoding the value.
 		c.EmitRecord(&kgo.Record{Topic: out, Key: []byte(ev.Event.ID), Value: b, Headers: prov, Timestamp: ev.Timestamp})
 	}
+	if rel, ok := dec.(Releaser); ok {
+		rel.Release(events)
+	}
 	return nil
 }
 
 // DerivedID gives an event that carries no id of its own a stable one,
 // from the bytes it was decoded from and its position among them, so that
-// replaying the same input yields the same ids.
+// replaying the same input yields the same ids: 32 hex digits of the
+// SHA-256 of raw followed by i as two bytes.
 func DerivedID(raw []byte, i int) string {
-	h := sha256.Sum256(append(raw, byte(i>>8), byte(i)))
-	return hex.EncodeToString(h[:16])
+	var b [32]byte
+	return string(AppendDerivedID(b[:0], raw, i))
+}
+
+// AppendDerivedID appends DerivedID(raw, i) to dst. It does not allocate,
+// nor write to raw's spare capacity (raw may be part of a larger buffer).
+func AppendDerivedID(dst, raw []byte, i int) []byte {
+	var sum [sha256.Size]byte
+	suffix := [2]byte{byte(i >> 8), byte(i)}
+	if len(raw) <= 1022 {
+		var buf [1024]byte
+		n := copy(buf[:], raw)
+		copy(buf[n:], suffix[:])
+		sum = sha256.Sum256(buf[:n+2])
+	} else {
+		d := sha256.New()
+		d.Write(raw)
+		d.Write(suffix[:])
+		d.Sum(sum[:0])
+	}
+	return hex.AppendEncode(dst, sum[:16])
 }
 
 // encoder writes events as encoding/json would (field order, escaping of

@@ -31,8 +31,10 @@
 // normalize app, which knows the internal networks. Every event's id is
 // normalize.DerivedID(line, 0).
 //
-// Decode splits lines by hand, without regexp or encoding/json, and
-// allocates little per record: one copy of the line (every field is a
-// substring of it) with its id, and one block holding the event and all
-// it points to.
+// Decode splits lines by hand, without regexp or encoding/json, and does
+// not allocate for a usual record: every field is a substring of the
+// record (which the caller hands over, see normalize.Decoder), and the
+// event and all it points to, its id included, are one block from a pool
+// that Release (normalize.Releaser) refills once the normalize app has
+// encoded the events.
 package vpcflow

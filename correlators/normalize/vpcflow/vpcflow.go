@@ -2,8 +2,6 @@ package vpcflow
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
@@ -164,9 +163,9 @@ func decodeLine(line []byte, hdr *layout, hdrErr error, m normalize.Meta) (*bloc
 	if !utf8.Valid(line) {
 		return nil, nil, errors.New("the record is not UTF-8 text")
 	}
-	// The one copy of the line, followed by its id: every field is a
-	// substring of it.
-	text, id := copyWithID(line)
+	// Every field is a substring of the line, which the caller hands
+	// over (see normalize.Decoder).
+	text := normalize.Alias(line)
 	s := text
 	if t := strings.TrimLeft(s, " \t\r"); t != "" && t[0] == '{' {
 		msg, err := unwrapMessage(t)
@@ -211,17 +210,17 @@ func decodeLine(line []byte, hdr *layout, hdrErr error, m normalize.Meta) (*bloc
 	if err != nil {
 		return nil, nil, err
 	}
-	b.ev.Event.ID = id
+	normalize.AppendDerivedID(b.id[:0], line, 0)
+	b.ev.Event.ID = unsafe.String(&b.id[0], len(b.id))
 	if m.KeepOriginal {
 		b.ev.Event.Original = text
 	}
 	return b, nil, nil
 }
 
-// block holds an event and everything it points to, allocated at once
-// (it fits the 2048-byte size class). What few records have (transit
-// gateway counters, a sublocation, TCP flag names) is allocated apart, when
-// present.
+// block holds an event and everything it points to, in one piece that is
+// recycled (see Release). What few records have (transit gateway
+// counters, a sublocation) is allocated apart, when present.
 type block struct {
 	ev      ecs.Event
 	cloud   ecs.Cloud
@@ -239,14 +238,48 @@ type block struct {
 	cat     [1]string
 	typ     [2]string
 	one     [1]*ecs.Event // the slice Decode returns for one line
+	id      [32]byte      // event.id
+	flags   [len(tcpFlagNames)]string
 }
 
 // maxUnix is the last second JSON can hold (9999-12-31T23:59:59Z).
 const maxUnix = 253402300799
 
-// build maps the fields of a record to an event.
+// build maps the fields of a record to an event, in a block from the
+// pool.
 func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
-	b := &block{}
+	b := blocks.Get().(*block)
+	if err := b.fill(toks, l, m); err != nil {
+		b.release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// blocks recycles the blocks of released events; a block in the pool is
+// zero.
+var blocks = sync.Pool{New: func() any { return new(block) }}
+
+// The event is the first field of its block, so that Release can find
+// the block from the event.
+var _ = [1]struct{}{}[unsafe.Offsetof(block{}.ev)]
+
+func (b *block) release() {
+	*b = block{}
+	blocks.Put(b)
+}
+
+// Release implements normalize.Releaser: the blocks of events that Decode
+// returned go back to the pool for later records. evs must be events this
+// decoder returned, and nothing may use them afterwards.
+func (Decoder) Release(evs []*ecs.Event) {
+	for _, ev := range evs {
+		(*block)(unsafe.Pointer(ev)).release()
+	}
+}
+
+// fill maps the fields of a record to the event in b.
+func (b *block) fill(toks []string, l *layout, m normalize.Meta) error {
 	f := &b.flow
 	var (
 		srcIP, dstIP       netip.Addr
@@ -264,7 +297,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 		switch fl {
 		case fVersion:
 			if !isDigits(tok) {
-				return nil, fieldErr(l, i, tok, "is not a version number")
+				return fieldErr(l, i, tok, "is not a version number")
 			}
 			f.Version = tok
 		case fAccountID:
@@ -274,7 +307,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 		case fSrcAddr, fDstAddr, fPktSrcAddr, fPktDstAddr:
 			ip, canon, err := parseIP(tok)
 			if err != nil {
-				return nil, fieldErr(l, i, tok, "is not an IP address")
+				return fieldErr(l, i, tok, "is not an IP address")
 			}
 			switch fl {
 			case fSrcAddr:
@@ -291,7 +324,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 		case fSrcPort, fDstPort:
 			p, ok := parseUint(tok, 65535)
 			if !ok {
-				return nil, fieldErr(l, i, tok, "is not a port number")
+				return fieldErr(l, i, tok, "is not a port number")
 			}
 			if fl == fSrcPort {
 				srcPort, hasSrcPort = int(p), true
@@ -301,13 +334,13 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 		case fProtocol:
 			p, ok := parseUint(tok, 255)
 			if !ok {
-				return nil, fieldErr(l, i, tok, "is not an IANA protocol number")
+				return fieldErr(l, i, tok, "is not an IANA protocol number")
 			}
 			proto = int(p)
 		case fPackets, fBytes:
 			v, ok := parseUint(tok, 1<<63-1)
 			if !ok {
-				return nil, fieldErr(l, i, tok, "is not a count")
+				return fieldErr(l, i, tok, "is not a count")
 			}
 			if fl == fPackets {
 				packets = int64(v)
@@ -317,7 +350,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 		case fStart, fEnd:
 			v, ok := parseUint(tok, maxUnix)
 			if !ok {
-				return nil, fieldErr(l, i, tok, "is not a time in Unix seconds")
+				return fieldErr(l, i, tok, "is not a time in Unix seconds")
 			}
 			if fl == fStart {
 				b.start, hasStart = time.Unix(int64(v), 0).UTC(), true
@@ -339,10 +372,10 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 		case fTCPFlags:
 			v, ok := parseUint(tok, 255)
 			if !ok {
-				return nil, fieldErr(l, i, tok, "is not a TCP flags bitmask")
+				return fieldErr(l, i, tok, "is not a TCP flags bitmask")
 			}
 			f.TCPFlags = decimal[v]
-			f.TCPFlagsArray = tcpFlags(v)
+			f.TCPFlagsArray = tcpFlags(v, &b.flags)
 		case fType:
 			f.Type = tok
 		case fRegion:
@@ -366,7 +399,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 			f.FlowDirection = tok
 		case fTrafficPath:
 			if !isDigits(tok) {
-				return nil, fieldErr(l, i, tok, "is not a traffic path number")
+				return fieldErr(l, i, tok, "is not a traffic path number")
 			}
 			f.TrafficPath = tok
 		case fECSClusterARN:
@@ -422,7 +455,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 		case fPacketsLostNoRoute, fPacketsLostBlackhole, fPacketsLostMTUExceeded, fPacketsLostTTLExpired:
 			v, ok := parseUint(tok, 1<<63-1)
 			if !ok {
-				return nil, fieldErr(l, i, tok, "is not a count")
+				return fieldErr(l, i, tok, "is not a count")
 			}
 			n := new(int64(v))
 			switch fl {
@@ -450,7 +483,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 	case !m.IngestTime.IsZero() && m.IngestTime.Year() >= 1 && m.IngestTime.Year() <= 9999:
 		ev.Timestamp = m.IngestTime.UTC()
 	default:
-		return nil, errors.New("the record has no start or end time, and its ingest time is unknown")
+		return errors.New("the record has no start or end time, and its ingest time is unknown")
 	}
 
 	ev.ECS = ecs.ECSMeta{Version: ecs.Version}
@@ -540,7 +573,7 @@ func build(toks []string, l *layout, m normalize.Meta) (*block, error) {
 	}
 	b.aws.VPCFlow = f
 	ev.AWS = &b.aws
-	return b, nil
+	return nil
 }
 
 // addRelated adds an address to related.ip once.
@@ -583,43 +616,6 @@ func parseIP(s string) (netip.Addr, string, error) {
 		return ip, s, nil
 	}
 	return ip, string(c), nil
-}
-
-// copyWithID returns a copy of line and its id, derivedID(line), in one
-// allocation.
-func copyWithID(line []byte) (text, id string) {
-	var hexID [32]byte
-	appendID(hexID[:0], line)
-	var b strings.Builder
-	b.Grow(len(line) + len(hexID))
-	b.Write(line)
-	b.Write(hexID[:])
-	s := b.String()
-	return s[:len(line)], s[len(line):]
-}
-
-// derivedID is normalize.DerivedID(line, 0), the id of a record without
-// one of its own.
-func derivedID(line []byte) string {
-	return string(appendID(nil, line))
-}
-
-// appendID appends derivedID(line) to dst, computing it without allocating
-// (and without appending to line, which may be part of a larger buffer).
-func appendID(dst, line []byte) []byte {
-	var h [sha256.Size]byte
-	if len(line) <= 1022 {
-		var buf [1024]byte
-		n := copy(buf[:], line)
-		buf[n], buf[n+1] = 0, 0
-		h = sha256.Sum256(buf[:n+2])
-	} else {
-		d := sha256.New()
-		d.Write(line)
-		d.Write([]byte{0, 0})
-		d.Sum(h[:0])
-	}
-	return hex.AppendEncode(dst, h[:16])
 }
 
 // parseUint parses a decimal number no larger than limit.
@@ -668,18 +664,20 @@ func fieldErr(l *layout, i int, tok, what string) error {
 // tcpFlagNames name the bits of tcp-flags, as Elastic's pipeline does.
 var tcpFlagNames = [6]string{"fin", "syn", "rst", "psh", "ack", "urg"}
 
-// tcpFlags names the flags set in a tcp-flags bitmask; nil if none.
-func tcpFlags(v uint64) []string {
-	var names []string
+// tcpFlags names the flags set in a tcp-flags bitmask, in dst; nil if
+// none.
+func tcpFlags(v uint64, dst *[len(tcpFlagNames)]string) []string {
+	n := 0
 	for bit, name := range tcpFlagNames {
 		if v&(1<<bit) != 0 {
-			if names == nil {
-				names = make([]string, 0, len(tcpFlagNames))
-			}
-			names = append(names, name)
+			dst[n] = name
+			n++
 		}
 	}
-	return names
+	if n == 0 {
+		return nil
+	}
+	return dst[:n:n]
 }
 
 // decimal holds the numbers 0-255 as text.

@@ -440,19 +440,6 @@ func TestDerivedIDLeavesInputAlone(t *testing.T) {
 	}
 }
 
-// TestDerivedID: derivedID is normalize.DerivedID(line, 0).
-func TestDerivedID(t *testing.T) {
-	lines := [][]byte{nil, []byte("x"), []byte(strings.Repeat("y", 1022)), []byte(strings.Repeat("z", 1023)), []byte(strings.Repeat("w", 5000))}
-	for _, s := range samples(t) {
-		lines = append(lines, s)
-	}
-	for _, l := range lines {
-		if got, want := derivedID(l), normalize.DerivedID(l[:len(l):len(l)], 0); got != want {
-			t.Errorf("%.40q: %s, want %s", l, got, want)
-		}
-	}
-}
-
 func TestLayouts(t *testing.T) {
 	for n, l := range map[int]*layout{14: layoutV2, 21: layoutV3, 25: layoutV4, 29: layoutV5, 36: layoutTGW, 39: layoutV7, 40: layoutV8} {
 		if len(l.fields) != n || defaultLayout(n) != l {
@@ -515,4 +502,57 @@ func TestConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestReleaseReuse decodes every sample line after releasing the event of
+// another (the blocks are recycled) and checks that it comes out as it
+// does from a fresh block: nothing of the earlier record remains.
+func TestReleaseReuse(t *testing.T) {
+	type rec struct {
+		line []byte
+		m    normalize.Meta
+	}
+	var recs []rec
+	for _, s := range samples(t) {
+		for _, l := range strings.Split(string(s), "\n") {
+			if strings.TrimSpace(l) != "" {
+				recs = append(recs, rec{[]byte(l), normalize.Meta{KeepOriginal: true, IngestTime: time.Unix(1700000000, 0)}})
+			}
+		}
+	}
+	recs = append(recs, rec{[]byte(v5Line), normalize.Meta{KeepOriginal: true, FileHeader: v5Header}}, rec{[]byte(v2Line), normalize.Meta{}})
+	fresh := make([]string, len(recs))
+	for i, r := range recs {
+		evs, err := Decoder{}.Decode(r.line, r.m)
+		if err == nil {
+			b, _ := json.Marshal(evs)
+			fresh[i] = string(b)
+		} else {
+			fresh[i] = "error: " + err.Error()
+		}
+	}
+	decoded := 0
+	for i, r := range recs {
+		for _, prev := range []int{(i + 1) % len(recs), (i + 7) % len(recs), len(recs) - 2} {
+			if evs, err := (Decoder{}).Decode(recs[prev].line, recs[prev].m); err == nil {
+				Decoder{}.Release(evs)
+			}
+			evs, err := Decoder{}.Decode(r.line, r.m)
+			got := ""
+			if err == nil {
+				b, _ := json.Marshal(evs)
+				got = string(b)
+				decoded++
+				Decoder{}.Release(evs)
+			} else {
+				got = "error: " + err.Error()
+			}
+			if got != fresh[i] {
+				t.Fatalf("%s after releasing %s:\n got %s\nwant %s", r.line, recs[prev].line, got, fresh[i])
+			}
+		}
+	}
+	if decoded < 100 {
+		t.Fatalf("only %d records decoded", decoded)
+	}
 }
