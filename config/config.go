@@ -57,6 +57,12 @@ type Kafka struct {
 	Guarantee string `yaml:"guarantee"`
 	// TransactionTimeout bounds one transaction on the broker. Default 60s.
 	TransactionTimeout time.Duration `yaml:"transaction_timeout"`
+	// CommitInterval is how long an exactly-once transaction collects
+	// input before it commits: longer means fewer, larger transactions
+	// and fewer changelog writes of a key updated often, but later
+	// visibility downstream (consumers read committed data only).
+	// Default 100ms.
+	CommitInterval time.Duration `yaml:"commit_interval"`
 	// DialTimeout bounds connecting to a broker. Default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// TLS configures encryption. Default off.
@@ -164,6 +170,7 @@ func DefaultConfig() *Config {
 			ClientID:           "vigil",
 			Guarantee:          "exactly_once",
 			TransactionTimeout: 60 * time.Second,
+			CommitInterval:     100 * time.Millisecond,
 			DialTimeout:        10 * time.Second,
 			Embedded:           Embedded{Listen: "127.0.0.1:9092"},
 		},

@@ -119,6 +119,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
   brokers: ["nohost", "b:99999"]
   guarantee: twice
   transaction_timeout: 20m
+  commit_interval: 11m
   sasl:
     mechanism: SCRAM-SHA-256
 topics:
@@ -148,6 +149,7 @@ sinks:
 		`kafka.brokers[1] ("b:99999"): bad port`,
 		`kafka.guarantee: guarantee "twice"`,
 		`kafka.transaction_timeout (20m0s) must be > 0 and <= 15m`,
+		`kafka.commit_interval (11m0s) must be > 0 and at most half of kafka.transaction_timeout (20m0s)`,
 		`kafka.sasl.username must be set`,
 		`kafka.sasl.password must be set`,
 		`topics.prefix: prefix ".bad"`,

@@ -30,6 +30,9 @@ func (c *Config) Validate() []string {
 	if _, err := streams.ParseGuarantee(k.Guarantee); err != nil {
 		add("kafka.guarantee: %v", err)
 	}
+	if k.CommitInterval <= 0 || (k.TransactionTimeout > 0 && k.CommitInterval > k.TransactionTimeout/2) {
+		add("kafka.commit_interval (%s) must be > 0 and at most half of kafka.transaction_timeout (%s)", k.CommitInterval, k.TransactionTimeout)
+	}
 	if k.TransactionTimeout <= 0 || k.TransactionTimeout.Milliseconds() > 900000 {
 		add("kafka.transaction_timeout (%s) must be > 0 and <= 15m, the broker's default transaction.max.timeout.ms", k.TransactionTimeout)
 	}

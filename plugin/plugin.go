@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -100,6 +101,10 @@ type Deps struct {
 	Partitions int32
 	// Guarantee is the processing guarantee for stream apps.
 	Guarantee streams.Guarantee
+	// TransactionTimeout and CommitInterval configure exactly-once
+	// transactions (see streams.App); zero means the runtime's default.
+	TransactionTimeout time.Duration
+	CommitInterval     time.Duration
 	// InstanceID distinguishes processes running the same app; transactional
 	// ids derive from it.
 	InstanceID string
@@ -118,6 +123,26 @@ type Deps struct {
 	Observer streams.Observer
 	// Stdout is where console output goes.
 	Stdout io.Writer
+}
+
+// App fills in what every stream app of a component shares (name, group,
+// client options, instance id, dead-letter and late topics, transaction
+// settings, membership, logger, metrics, observer) and returns a.
+// Inputs, Processor, Guarantee, Stores and the like remain the caller's.
+func (d Deps) App(a streams.App) streams.App {
+	a.Name = d.Name
+	a.Group = d.Topics.Group(d.Name)
+	a.Client = d.Kafka
+	a.InstanceID = d.InstanceID
+	a.DLQ = d.Topics.DLQ()
+	a.LateTopic = d.Topics.Late()
+	a.TransactionTimeout = d.TransactionTimeout
+	a.CommitInterval = d.CommitInterval
+	a.StaticMembership = d.StaticMembership
+	a.Logger = d.Logger
+	a.Registerer = d.Registerer
+	a.Observer = d.Observer
+	return a
 }
 
 var (

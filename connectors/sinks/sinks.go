@@ -65,22 +65,7 @@ func NewApp(c Common, d plugin.Deps, p streams.Processor) (*App, error) {
 		inputs = append(inputs, name)
 		decl = append(decl, topics.Spec{Name: name, Partitions: d.Partitions})
 	}
-	r, err := streams.New(streams.App{
-		Name:       d.Name,
-		Group:      d.Topics.Group(d.Name),
-		Inputs:     inputs,
-		Processor:  p,
-		Guarantee:  g,
-		Client:     d.Kafka,
-		InstanceID: d.InstanceID,
-		DLQ:        d.Topics.DLQ(),
-		LateTopic:  d.Topics.Late(),
-
-		StaticMembership: d.StaticMembership,
-		Logger:           d.Logger,
-		Registerer:       d.Registerer,
-		Observer:         d.Observer,
-	})
+	r, err := streams.New(d.App(streams.App{Inputs: inputs, Processor: p, Guarantee: g}))
 	if err != nil {
 		return nil, err
 	}

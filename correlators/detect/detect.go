@@ -153,22 +153,7 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	if c.Guarantee != "" {
 		g, _ = streams.ParseGuarantee(c.Guarantee)
 	}
-	r, err := streams.New(streams.App{
-		Name:       d.Name,
-		Group:      d.Topics.Group(d.Name),
-		Inputs:     inputs,
-		Processor:  p,
-		Guarantee:  g,
-		Client:     d.Kafka,
-		InstanceID: d.InstanceID,
-		DLQ:        d.Topics.DLQ(),
-		LateTopic:  d.Topics.Late(),
-
-		StaticMembership: d.StaticMembership,
-		Logger:           d.Logger,
-		Registerer:       d.Registerer,
-		Observer:         d.Observer,
-	})
+	r, err := streams.New(d.App(streams.App{Inputs: inputs, Processor: p, Guarantee: g}))
 	if err != nil {
 		return nil, err
 	}

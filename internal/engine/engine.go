@@ -188,18 +188,21 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	for _, c := range selected {
 		spec, _ := plugin.Lookup(c.Kind, c.Type)
 		comp, err := spec.New(c.Config, plugin.Deps{
-			Name:             c.Name,
-			Kafka:            base,
-			Topics:           cfg.Topics.Names(),
-			Partitions:       cfg.Topics.Partitions,
-			Guarantee:        guarantee,
-			InstanceID:       instance,
-			StaticMembership: cfg.Kafka.StaticMembership,
-			State:            stateOpts,
-			Logger:           log.With("app", c.Name),
-			Registerer:       prometheus.WrapRegistererWith(prometheus.Labels{"app": c.Name}, reg),
-			Observer:         o.Observer,
-			Stdout:           stdout,
+			Name:       c.Name,
+			Kafka:      base,
+			Topics:     cfg.Topics.Names(),
+			Partitions: cfg.Topics.Partitions,
+			Guarantee:  guarantee,
+			InstanceID: instance,
+
+			TransactionTimeout: cfg.Kafka.TransactionTimeout,
+			CommitInterval:     cfg.Kafka.CommitInterval,
+			StaticMembership:   cfg.Kafka.StaticMembership,
+			State:              stateOpts,
+			Logger:             log.With("app", c.Name),
+			Registerer:         prometheus.WrapRegistererWith(prometheus.Labels{"app": c.Name}, reg),
+			Observer:           o.Observer,
+			Stdout:             stdout,
 		})
 		if err != nil {
 			buildErrs = append(buildErrs, fmt.Errorf("%s.%s: %w", c.Kind.Section(), c.Name, err))
