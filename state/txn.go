@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -36,10 +38,16 @@ type entry struct {
 // Txn collects the writes of one batch. Reads through it see its own
 // writes. Nothing reaches the database until Commit. A Txn is used from one
 // goroutine.
+//
+// Writes are kept in the key entries only; Commit writes each key once, in
+// key order, which the memtable inserts fastest. An indexed Pebble batch,
+// which iteration needs to see the transaction's writes, is built on the
+// first Scan or Fetch and kept up to date from then on.
 type Txn struct {
 	d       *DB
-	b       *pebble.Batch
+	b       *pebble.Batch // the indexed batch; nil until an iteration
 	keys    map[string]*entry
+	markers []Marker
 	changes []Change
 	done    bool
 	// ranges are the range deletions (Expire) the transaction made;
@@ -72,7 +80,60 @@ type undo struct {
 
 // Begin starts a transaction.
 func (d *DB) Begin() *Txn {
-	return &Txn{d: d, b: d.db.NewIndexedBatch(), keys: map[string]*entry{}, views: map[viewKey]any{}}
+	return &Txn{d: d, keys: map[string]*entry{}, views: map[viewKey]any{}}
+}
+
+// batch returns the indexed batch, building it from the transaction's
+// range deletions and writes so far if there is none yet.
+func (t *Txn) batch() (*pebble.Batch, error) {
+	if t.b != nil {
+		return t.b, nil
+	}
+	b := t.d.db.NewIndexedBatch()
+	if err := t.writeTo(b, false); err != nil {
+		b.Close()
+		return nil, err
+	}
+	t.b = b
+	return b, nil
+}
+
+// writeTo writes the transaction to b: its range deletions, then each key
+// written with its last value (in key order if sorted), then its markers.
+func (t *Txn) writeTo(b *pebble.Batch, sorted bool) error {
+	for _, r := range t.ranges {
+		if err := b.DeleteRange(r[0], r[1], nil); err != nil {
+			return err
+		}
+	}
+	keys := make([]string, 0, len(t.keys))
+	for k, e := range t.keys {
+		if e.written {
+			keys = append(keys, k)
+		}
+	}
+	if sorted {
+		slices.Sort(keys)
+	}
+	for _, k := range keys {
+		// Pebble copies the key: no need for a []byte of our own.
+		kb := unsafe.Slice(unsafe.StringData(k), len(k))
+		var err error
+		if v := t.keys[k].value; v != nil {
+			err = b.Set(kb, v, nil)
+		} else {
+			err = b.Delete(kb, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, m := range t.markers {
+		if err := b.Set(prefix(tagMarker, m.Store, m.Partition), binary.BigEndian.AppendUint64(nil, uint64(m.Offset)), nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Savepoint starts recording the writes that follow, so that Rollback can
@@ -96,15 +157,18 @@ func (t *Txn) Rollback() error {
 	t.sp = false
 	for i := len(t.spUndo) - 1; i >= 0; i-- {
 		u := t.spUndo[i]
-		// The batch cannot forget a write: write back what the key held.
-		var err error
-		if u.value != nil {
-			err = t.b.Set([]byte(u.key), u.value, nil)
-		} else {
-			err = t.b.Delete([]byte(u.key), nil)
-		}
-		if err != nil {
-			return err
+		if t.b != nil {
+			// The batch cannot forget a write: write back what the
+			// key held.
+			var err error
+			if u.value != nil {
+				err = t.b.Set([]byte(u.key), u.value, nil)
+			} else {
+				err = t.b.Delete([]byte(u.key), nil)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		u.e.value, u.e.written, u.e.change = u.value, u.written, u.change
 		if u.change >= 0 && u.change < t.spLen {
@@ -122,7 +186,8 @@ func (t *Txn) Changes() []Change { return t.changes }
 // SetMarker records that after this transaction the local copy of a store's
 // partition reflects its changelog up to offset.
 func (t *Txn) SetMarker(store string, p int32, offset int64) error {
-	return t.b.Set(prefix(tagMarker, store, p), binary.BigEndian.AppendUint64(nil, uint64(offset)), nil)
+	t.markers = append(t.markers, Marker{Store: store, Partition: p, Offset: offset})
+	return nil
 }
 
 // Commit writes the transaction to the database.
@@ -131,8 +196,15 @@ func (t *Txn) Commit() error {
 		return errors.New("state: transaction already ended")
 	}
 	t.done = true
-	defer t.b.Close()
-	if err := t.d.db.Apply(t.b, t.d.wo); err != nil {
+	if t.b != nil {
+		defer t.b.Close()
+	}
+	b := t.d.db.NewBatch()
+	defer b.Close()
+	if err := t.writeTo(b, true); err != nil {
+		return err
+	}
+	if err := t.d.db.Apply(b, t.d.wo); err != nil {
 		t.d.cache.clear()
 		return err
 	}
@@ -164,7 +236,9 @@ type expiry struct {
 func (t *Txn) Discard() {
 	if !t.done {
 		t.done = true
-		_ = t.b.Close()
+		if t.b != nil {
+			_ = t.b.Close()
+		}
 	}
 }
 
@@ -184,14 +258,18 @@ func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, cl
 		t.spUndo = append(t.spUndo, u)
 		e.spGen = t.spGen
 	}
-	if value == nil {
-		err = t.b.Delete(key, nil)
-	} else {
+	if value != nil {
 		value = bytes.Clone(value)
-		err = t.b.Set(key, value, nil)
 	}
-	if err != nil {
-		return err
+	if t.b != nil {
+		if value == nil {
+			err = t.b.Delete(key, nil)
+		} else {
+			err = t.b.Set(key, value, nil)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	e.value, e.written = value, true
 	if e.change >= 0 && e.change < len(t.changes) {
@@ -204,8 +282,10 @@ func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, cl
 }
 
 func (t *Txn) deleteRange(lo, hi []byte) error {
-	if err := t.b.DeleteRange(lo, hi, nil); err != nil {
-		return err
+	if t.b != nil {
+		if err := t.b.DeleteRange(lo, hi, nil); err != nil {
+			return err
+		}
 	}
 	for k, e := range t.keys {
 		if k >= string(lo) && k < string(hi) {
@@ -315,7 +395,11 @@ func (s *KVStore) Scan(start, end []byte, fn func(key, value []byte) error) erro
 	if end != nil {
 		hi = s.key(end)
 	}
-	it, err := s.t.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	b, err := s.t.batch()
+	if err != nil {
+		return err
+	}
+	it, err := b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
@@ -444,7 +528,11 @@ func (s *WindowStore) Fetch(key []byte, endFrom, endTo time.Time, fn func(w Wind
 	keyPart := binary.BigEndian.AppendUint32(nil, uint32(len(key)))
 	keyPart = append(keyPart, key...)
 	lastSeg := segmentOf(to-1, s.seg)
-	it, err := s.t.b.NewIter(&pebble.IterOptions{
+	b, err := s.t.batch()
+	if err != nil {
+		return err
+	}
+	it, err := b.NewIter(&pebble.IterOptions{
 		LowerBound: s.segPrefix(segmentOf(from, s.seg)),
 		UpperBound: s.segPrefix(lastSeg + 1),
 	})
@@ -502,7 +590,11 @@ func (s *WindowStore) Scan(endFrom, endTo time.Time, fn func(key []byte, w Windo
 	if from >= to {
 		return nil
 	}
-	it, err := s.t.b.NewIter(&pebble.IterOptions{
+	b, err := s.t.batch()
+	if err != nil {
+		return err
+	}
+	it, err := b.NewIter(&pebble.IterOptions{
 		LowerBound: s.segPrefix(segmentOf(from, s.seg)),
 		UpperBound: s.segPrefix(segmentOf(to-1, s.seg) + 1),
 	})

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -232,6 +234,19 @@ func runApp(b *testing.B, brokers []string, app streams.App, topic string, last 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	// VIGIL_BENCH_CPUPROFILE=dir profiles each app run alone, without
+	// filling its input, into dir/<app>.prof.
+	if dir := os.Getenv("VIGIL_BENCH_CPUPROFILE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, app.Name+".prof"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	go func() { done <- r.Run(ctx) }()
 	rate := steadyRate(b, brokers, app.Group, topic, last)
