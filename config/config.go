@@ -140,6 +140,11 @@ type State struct {
 	// RecordCacheSize bounds the in-memory cache of store values per app,
 	// in bytes. Default 33554432 (32 MiB).
 	RecordCacheSize int `yaml:"record_cache_size"`
+	// WriteBufferSize bounds the committed state writes held in memory
+	// per app before they go to Pebble, in bytes; a key updated by many
+	// transactions meanwhile is written once. 0 writes every transaction
+	// through. Default 33554432 (32 MiB).
+	WriteBufferSize int `yaml:"write_buffer_size"`
 	// MemTableSize is the size of one Pebble memtable, in bytes. Default
 	// 8388608 (8 MiB).
 	MemTableSize uint64 `yaml:"memtable_size"`
@@ -180,7 +185,7 @@ func DefaultConfig() *Config {
 			ReplicationFactor: -1,
 			Create:            true,
 		},
-		State: State{CacheSize: 32 << 20, RecordCacheSize: 32 << 20, MemTableSize: 8 << 20, MemTables: 4},
+		State: State{CacheSize: 32 << 20, RecordCacheSize: 32 << 20, WriteBufferSize: 32 << 20, MemTableSize: 8 << 20, MemTables: 4},
 		Ops:   Ops{Listen: ":9464"},
 		Log:   Log{Level: "info", Format: "auto"},
 		Apps: map[string]*Component{

@@ -96,6 +96,9 @@ func (c *Config) Validate() []string {
 	if st.RecordCacheSize < 0 {
 		add("state.record_cache_size (%d) must be >= 0", st.RecordCacheSize)
 	}
+	if st.WriteBufferSize < 0 {
+		add("state.write_buffer_size (%d) must be >= 0", st.WriteBufferSize)
+	}
 	if st.MemTableSize < 1<<20 || st.MemTableSize >= 4<<30 {
 		add("state.memtable_size (%d) must be >= 1048576 (1 MiB) and < 4 GiB", st.MemTableSize)
 	}

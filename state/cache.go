@@ -19,6 +19,10 @@ type recordCache struct {
 	parts map[string]*cachePart
 	bytes atomic.Int64
 	limit int64
+	// fresh says the database held no data when it was opened: a store
+	// partition the cache has never seen is empty, hence wholly cached.
+	fresh bool
+	seen  map[string]struct{} // partitions ever cached
 }
 
 // cachePart is the cache of one store partition.
@@ -37,7 +41,7 @@ const noSeg = math.MinInt64
 const entryOverhead = 64
 
 func newRecordCache(limit int) *recordCache {
-	return &recordCache{parts: map[string]*cachePart{}, limit: int64(limit)}
+	return &recordCache{parts: map[string]*cachePart{}, limit: int64(limit), seen: map[string]struct{}{}}
 }
 
 func (c *recordCache) part(prefix string, create bool) *cachePart {
@@ -50,8 +54,10 @@ func (c *recordCache) part(prefix string, create bool) *cachePart {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p = c.parts[prefix]; p == nil {
-		p = &cachePart{segs: map[int64]map[string][]byte{}}
+		_, seen := c.seen[prefix]
+		p = &cachePart{segs: map[int64]map[string][]byte{}, complete: c.fresh && !seen}
 		c.parts[prefix] = p
+		c.seen[prefix] = struct{}{}
 	}
 	return p
 }
@@ -75,7 +81,7 @@ func (c *recordCache) isComplete(prefix string) bool {
 	if c == nil {
 		return false
 	}
-	p := c.part(prefix, false)
+	p := c.part(prefix, c.fresh)
 	if p == nil {
 		return false
 	}
@@ -97,29 +103,41 @@ func (c *recordCache) setComplete(prefix []byte) {
 
 // put caches a committed value; nil removes the key.
 func (c *recordCache) put(prefix string, seg int64, key string, v []byte) {
-	if c == nil {
+	c.putMany(prefix, []string{key}, func(string) (int64, []byte, bool) { return seg, v, true })
+}
+
+// putMany caches committed values of one store partition: for each key,
+// what value returns, if it says ok.
+func (c *recordCache) putMany(prefix string, keys []string, value func(k string) (seg int64, v []byte, ok bool)) {
+	if c == nil || len(keys) == 0 {
 		return
 	}
 	p := c.part(prefix, true)
 	p.mu.Lock()
-	b := p.segs[seg]
 	var delta int64
-	if old, ok := b[key]; ok {
-		delta -= int64(len(key) + len(old) + entryOverhead)
-		delete(b, key)
-	}
-	size := int64(len(key) + len(v) + entryOverhead)
-	switch {
-	case v == nil:
-	case size > c.limit/16:
-		p.complete = false
-	default:
-		if b == nil {
-			b = map[string][]byte{}
-			p.segs[seg] = b
+	for _, key := range keys {
+		seg, v, ok := value(key)
+		if !ok {
+			continue
 		}
-		b[key] = v
-		delta += size
+		b := p.segs[seg]
+		if old, ok := b[key]; ok {
+			delta -= int64(len(key) + len(old) + entryOverhead)
+			delete(b, key)
+		}
+		size := int64(len(key) + len(v) + entryOverhead)
+		switch {
+		case v == nil:
+		case size > c.limit/16:
+			p.complete = false
+		default:
+			if b == nil {
+				b = map[string][]byte{}
+				p.segs[seg] = b
+			}
+			b[key] = v
+			delta += size
+		}
 	}
 	p.mu.Unlock()
 	if c.bytes.Add(delta) > c.limit {
@@ -196,6 +214,7 @@ func (c *recordCache) clear() {
 	}
 	c.mu.Lock()
 	clear(c.parts)
+	c.fresh = false
 	c.bytes.Store(0)
 	c.mu.Unlock()
 }
@@ -208,6 +227,8 @@ func (c *recordCache) clearPrefix(prefix []byte) {
 	c.mu.Lock()
 	p := c.parts[string(prefix)]
 	delete(c.parts, string(prefix))
+	// Whatever Pebble gets for it from now on, the cache will not know.
+	c.seen[string(prefix)] = struct{}{}
 	c.mu.Unlock()
 	if p == nil {
 		return
@@ -221,4 +242,30 @@ func (c *recordCache) clearPrefix(prefix []byte) {
 	}
 	p.mu.Unlock()
 	c.bytes.Add(-freed)
+}
+
+// segments returns the cached values of a store partition's segments in
+// [lo, hi], and true, if the cache holds the whole partition; otherwise
+// nothing and false. The keys are storage keys.
+func (c *recordCache) segments(prefix string, lo, hi int64, fn func(key string, v []byte)) bool {
+	if c == nil {
+		return false
+	}
+	p := c.part(prefix, c.fresh)
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.complete {
+		return false
+	}
+	for seg, b := range p.segs {
+		if seg != noSeg && seg >= lo && seg <= hi {
+			for k, v := range b {
+				fn(k, v)
+			}
+		}
+	}
+	return true
 }

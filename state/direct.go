@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 
@@ -20,8 +21,14 @@ type Marker struct {
 func (d *DB) Apply(changes []Change, markers []Marker) error {
 	b := d.db.NewBatch()
 	defer b.Close()
+	var last []byte
 	for _, c := range changes {
-		k := append(prefix(tagData, c.Store, c.Partition), c.Key...)
+		pre := prefix(tagData, c.Store, c.Partition)
+		if !bytes.Equal(pre, last) {
+			d.cache.clearPrefix(pre) // the cache does not follow direct writes
+			last = pre
+		}
+		k := append(pre, c.Key...)
 		var err error
 		if c.Value == nil {
 			err = b.Delete(k, nil)
@@ -43,7 +50,12 @@ func (d *DB) Apply(changes []Change, markers []Marker) error {
 // Get reads a key of a KV store partition straight from the database, as
 // last committed.
 func (d *DB) Get(store string, p int32, key []byte) ([]byte, bool, error) {
-	v, closer, err := d.db.Get(append(prefix(tagData, store, p), key...))
+	pre := prefix(tagData, store, p)
+	k := append(pre[:len(pre):len(pre)], key...)
+	if v, ok := d.buf.get(string(pre), k); ok {
+		return bytes.Clone(v), v != nil, nil
+	}
+	v, closer, err := d.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}

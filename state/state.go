@@ -43,6 +43,11 @@ type Options struct {
 	// which spares Pebble the reads of recently used keys. Default 32 MiB;
 	// a negative value disables it.
 	RecordCacheSize int
+	// WriteBufferSize bounds the committed writes held in memory before
+	// they are written to Pebble, in bytes: a key updated by many
+	// transactions meanwhile is written once. Default 32 MiB; a negative
+	// value writes every transaction through.
+	WriteBufferSize int
 	// Sync fsyncs every commit. Default false: the changelog in Kafka is
 	// the durable copy, and a local copy that lost its last writes is
 	// caught up from it.
@@ -65,6 +70,9 @@ func (o *Options) EnsureDefaults() {
 	if o.RecordCacheSize == 0 {
 		o.RecordCacheSize = 32 << 20
 	}
+	if o.WriteBufferSize == 0 {
+		o.WriteBufferSize = 32 << 20
+	}
 }
 
 // DB is the local state of one app instance.
@@ -73,6 +81,9 @@ type DB struct {
 	opts  Options
 	wo    *pebble.WriteOptions
 	cache *recordCache
+	buf   *writeBuffer
+
+	flushMu sync.Mutex // one flush at a time
 
 	mu      sync.Mutex
 	expired map[string]int64 // window store partition -> segments below this are expired
@@ -129,15 +140,36 @@ func Open(o Options) (*DB, error) {
 	if o.Sync {
 		wo = pebble.Sync
 	}
-	d := &DB{db: db, opts: o, wo: wo}
+	d := &DB{db: db, opts: o, wo: wo, buf: newWriteBuffer(int64(max(o.WriteBufferSize, 0)))}
 	if o.RecordCacheSize > 0 {
 		d.cache = newRecordCache(o.RecordCacheSize)
+		// An empty database: every partition is wholly in the cache
+		// until the cache drops some of it.
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagData}})
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		d.cache.fresh = !it.First()
+		if err := it.Close(); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	return d, nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// Close writes what is buffered and closes the database.
+func (d *DB) Close() error {
+	if err := d.flushAll(); err != nil {
+		_ = d.db.Close()
+		return err
+	}
+	return d.db.Close()
+}
+
+// Flush writes every buffered write to Pebble.
+func (d *DB) Flush() error { return d.flushAll() }
 
 // Metrics returns Pebble's metrics.
 func (d *DB) Metrics() *pebble.Metrics { return d.db.Metrics() }
@@ -238,6 +270,11 @@ func upperBound(p []byte) []byte {
 // partition reflects, and false if there is none (the copy is empty or
 // unknown).
 func (d *DB) Marker(store string, p int32) (int64, bool, error) {
+	// Pebble's marker goes with Pebble's data: write the buffered data
+	// and marker out first.
+	if err := d.flush(string(prefix(tagData, store, p))); err != nil {
+		return 0, false, err
+	}
 	v, closer, err := d.db.Get(prefix(tagMarker, store, p))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, false, nil
@@ -255,6 +292,7 @@ func (d *DB) Marker(store string, p int32) (int64, bool, error) {
 // Drop deletes a store's partition and its marker, with range deletions.
 func (d *DB) Drop(store string, p int32) error {
 	pre := prefix(tagData, store, p)
+	d.dropBuffered(string(pre))
 	d.cache.clearPrefix(pre)
 	d.forgetExpired(pre)
 	b := d.db.NewBatch()
@@ -278,6 +316,9 @@ func (d *DB) Drop(store string, p int32) error {
 // ended before expireBefore are skipped.
 func (d *DB) Restore(spec Spec, p int32, changes []Change, upTo int64, expireBefore time.Time) error {
 	pre := prefix(tagData, spec.Name, p)
+	if err := d.flush(string(pre)); err != nil {
+		return err
+	}
 	if len(changes) > 0 {
 		d.cache.clearPrefix(pre)
 		d.forgetExpired(pre)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -33,6 +34,7 @@ type entry struct {
 	seg     int64  // cache segment (noSeg for KV stores)
 	change  int    // index in changes, -1 if none
 	spGen   uint64 // savepoint generation of its last undo record
+	listed  bool   // in Txn.written
 }
 
 // Txn collects the writes of one batch. Reads through it see its own
@@ -47,14 +49,16 @@ type Txn struct {
 	d       *DB
 	b       *pebble.Batch // the indexed batch; nil until an iteration
 	keys    map[string]*entry
+	written map[string][]string // store partition -> keys written
 	markers []Marker
 	changes []Change
 	done    bool
 	// ranges are the range deletions (Expire) the transaction made;
 	// expired the window expiries behind them.
-	ranges  [][2][]byte
-	expired []expiry
-	views   map[viewKey]any // store views, made once per transaction
+	ranges   [][2][]byte
+	rangePre []string // the store partition of each range
+	expired  []expiry
+	views    map[viewKey]any // store views, made once per transaction
 
 	// The savepoint, if one is open: what to undo on Rollback.
 	sp     bool
@@ -80,12 +84,17 @@ type undo struct {
 
 // Begin starts a transaction.
 func (d *DB) Begin() *Txn {
-	return &Txn{d: d, keys: map[string]*entry{}, views: map[viewKey]any{}}
+	return &Txn{d: d, keys: map[string]*entry{}, written: map[string][]string{}, views: map[viewKey]any{}}
 }
 
-// batch returns the indexed batch, building it from the transaction's
-// range deletions and writes so far if there is none yet.
-func (t *Txn) batch() (*pebble.Batch, error) {
+// batch returns the indexed batch for iterating the store partition pre,
+// building it from the transaction's range deletions and writes so far if
+// there is none yet. The partition's buffered writes go to Pebble first,
+// for the batch's iterators to see them.
+func (t *Txn) batch(pre string) (*pebble.Batch, error) {
+	if err := t.d.flush(pre); err != nil {
+		return nil, err
+	}
 	if t.b != nil {
 		return t.b, nil
 	}
@@ -190,7 +199,8 @@ func (t *Txn) SetMarker(store string, p int32, offset int64) error {
 	return nil
 }
 
-// Commit writes the transaction to the database.
+// Commit writes the transaction to the database: to its write buffer,
+// which Pebble gets later (see writeBuffer), and its cache.
 func (t *Txn) Commit() error {
 	if t.done {
 		return errors.New("state: transaction already ended")
@@ -199,29 +209,64 @@ func (t *Txn) Commit() error {
 	if t.b != nil {
 		defer t.b.Close()
 	}
-	b := t.d.db.NewBatch()
-	defer b.Close()
-	if err := t.writeTo(b, true); err != nil {
-		return err
+	type part struct {
+		keys   []string
+		ranges [][2][]byte
+		marker *Marker
 	}
-	if err := t.d.db.Apply(b, t.d.wo); err != nil {
-		t.d.cache.clear()
-		return err
+	parts := map[string]*part{}
+	get := func(pre string) *part {
+		p := parts[pre]
+		if p == nil {
+			p = &part{}
+			parts[pre] = p
+		}
+		return p
+	}
+	for i, r := range t.ranges {
+		p := get(t.rangePre[i])
+		p.ranges = append(p.ranges, r)
+	}
+	for pre, keys := range t.written {
+		p := get(pre)
+		for _, k := range keys {
+			if t.keys[k].written { // not rolled back
+				p.keys = append(p.keys, k)
+			}
+		}
+	}
+	for i := range t.markers {
+		m := &t.markers[i]
+		get(string(prefix(tagData, m.Store, m.Partition))).marker = m
+	}
+	full := false
+	for pre, p := range parts {
+		if t.d.buf.add(pre, p.ranges, p.keys, t.keys, p.marker) {
+			full = true
+		}
 	}
 	for _, e := range t.expired {
 		t.d.cache.dropBelow(e.prefix, e.seg)
 		t.d.setExpired(e)
 	}
-	for k, e := range t.keys {
-		if !e.written {
-			continue
-		}
-		if e.seg != noSeg {
-			if done, ok := t.d.expiredBelow(e.pre); ok && e.seg < done {
-				continue // written, then expired in this transaction
+	for pre, p := range parts {
+		done, expired := t.d.expiredBelow(pre)
+		t.d.cache.putMany(pre, p.keys, func(k string) (seg int64, v []byte, ok bool) {
+			e := t.keys[k]
+			// A window written, then expired in this transaction, is
+			// not cached.
+			return e.seg, e.value, e.seg == noSeg || !expired || e.seg >= done
+		})
+	}
+	switch {
+	case t.d.opts.WriteBufferSize < 0:
+		for pre := range parts {
+			if err := t.d.flush(pre); err != nil {
+				return err
 			}
 		}
-		t.d.cache.put(e.pre, e.seg, k, e.value)
+	case full:
+		return t.d.flushAll()
 	}
 	return nil
 }
@@ -271,6 +316,10 @@ func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, cl
 			return err
 		}
 	}
+	if !e.listed {
+		e.listed = true
+		t.written[pre] = append(t.written[pre], string(key))
+	}
 	e.value, e.written = value, true
 	if e.change >= 0 && e.change < len(t.changes) {
 		t.changes[e.change].Value = value
@@ -281,7 +330,7 @@ func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, cl
 	return nil
 }
 
-func (t *Txn) deleteRange(lo, hi []byte) error {
+func (t *Txn) deleteRange(pre string, lo, hi []byte) error {
 	if t.b != nil {
 		if err := t.b.DeleteRange(lo, hi, nil); err != nil {
 			return err
@@ -293,6 +342,7 @@ func (t *Txn) deleteRange(lo, hi []byte) error {
 		}
 	}
 	t.ranges = append(t.ranges, [2][]byte{bytes.Clone(lo), bytes.Clone(hi)})
+	t.rangePre = append(t.rangePre, pre)
 	return nil
 }
 
@@ -311,6 +361,10 @@ func (t *Txn) entry(key []byte, pre string, seg int64) (*entry, error) {
 		}
 	}
 	if v, ok := t.d.cache.get(pre, seg, key); ok {
+		e.value = v
+		return e, nil
+	}
+	if v, ok := t.d.buf.get(pre, key); ok {
 		e.value = v
 		return e, nil
 	}
@@ -395,7 +449,7 @@ func (s *KVStore) Scan(start, end []byte, fn func(key, value []byte) error) erro
 	if end != nil {
 		hi = s.key(end)
 	}
-	b, err := s.t.batch()
+	b, err := s.t.batch(s.preStr)
 	if err != nil {
 		return err
 	}
@@ -528,7 +582,7 @@ func (s *WindowStore) Fetch(key []byte, endFrom, endTo time.Time, fn func(w Wind
 	keyPart := binary.BigEndian.AppendUint32(nil, uint32(len(key)))
 	keyPart = append(keyPart, key...)
 	lastSeg := segmentOf(to-1, s.seg)
-	b, err := s.t.batch()
+	b, err := s.t.batch(s.preStr)
 	if err != nil {
 		return err
 	}
@@ -590,7 +644,10 @@ func (s *WindowStore) Scan(endFrom, endTo time.Time, fn func(key []byte, w Windo
 	if from >= to {
 		return nil
 	}
-	b, err := s.t.batch()
+	if ok, err := s.scanCached(from, to, fn); ok || err != nil {
+		return err
+	}
+	b, err := s.t.batch(s.preStr)
 	if err != nil {
 		return err
 	}
@@ -621,6 +678,57 @@ func (s *WindowStore) Scan(endFrom, endTo time.Time, fn func(key []byte, w Windo
 	return it.Error()
 }
 
+// scanCached is Scan from the record cache, when it holds the whole store
+// partition: the committed windows of the segments in range, updated by
+// the transaction's writes, in storage key order as Pebble would give
+// them. It reports false, having done nothing, when the cache does not
+// hold the partition.
+func (s *WindowStore) scanCached(from, to int64, fn func(key []byte, w Window, value []byte) error) (bool, error) {
+	lo, hi := segmentOf(from, s.seg), segmentOf(to-1, s.seg)
+	type kv struct {
+		key string
+		v   []byte
+	}
+	var found []kv
+	inRange := func(k string) bool {
+		seg := unsortable(binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(k[len(s.preStr):]), 8)))
+		return seg >= lo && seg <= hi
+	}
+	t := s.t
+	if !t.d.cache.segments(s.preStr, lo, hi, func(k string, v []byte) {
+		if e, ok := t.keys[k]; ok && e.written {
+			return // the transaction's value, below
+		}
+		for _, r := range t.ranges {
+			if k >= string(r[0]) && k < string(r[1]) {
+				return // expired by the transaction
+			}
+		}
+		found = append(found, kv{k, v})
+	}) {
+		return false, nil
+	}
+	for _, k := range t.written[s.preStr] {
+		if e := t.keys[k]; e.written && e.value != nil && inRange(k) {
+			found = append(found, kv{k, e.value})
+		}
+	}
+	slices.SortFunc(found, func(a, b kv) int { return strings.Compare(a.key, b.key) })
+	for _, f := range found {
+		key, w, err := decodeWindowKey([]byte(f.key[len(s.preStr)+8:]))
+		if err != nil {
+			return true, fmt.Errorf("state: %s: %w", s.spec.Name, err)
+		}
+		if e := w.End.UnixMilli(); e < from || e >= to {
+			continue
+		}
+		if err := fn(key, w, f.v); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
 // Expire deletes, with one range deletion, the segments whose windows all
 // ended before before. Expiry is not written to the changelog: a restore
 // skips windows past retention instead. Expiring again below a segment
@@ -630,7 +738,7 @@ func (s *WindowStore) Expire(before time.Time) error {
 	if done, ok := s.t.d.expiredBelow(s.preStr); ok && last <= done {
 		return nil
 	}
-	if err := s.t.deleteRange(s.segPrefix(math.MinInt64), s.segPrefix(last)); err != nil {
+	if err := s.t.deleteRange(s.preStr, s.segPrefix(math.MinInt64), s.segPrefix(last)); err != nil {
 		return err
 	}
 	s.t.expired = append(s.t.expired, expiry{s.preStr, last})

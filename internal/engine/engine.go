@@ -172,10 +172,15 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	if recordCache == 0 {
 		recordCache = -1 // 0 in the config turns the cache off
 	}
+	writeBuffer := cfg.State.WriteBufferSize
+	if writeBuffer == 0 {
+		writeBuffer = -1 // 0 in the config writes through
+	}
 	stateOpts := state.Options{
 		Dir:             stateDir,
 		CacheSize:       cfg.State.CacheSize,
 		RecordCacheSize: recordCache,
+		WriteBufferSize: writeBuffer,
 		MemTableSize:    cfg.State.MemTableSize,
 		MemTables:       cfg.State.MemTables,
 	}
