@@ -40,6 +40,10 @@ func (n Names) Alerts() string { return n.prefix() + ".alerts" }
 // reason in headers.
 func (n Names) DLQ() string { return n.prefix() + ".dlq" }
 
+// Matches is the topic of rule matches that correlation rules correlate,
+// keyed by correlation and group.
+func (n Names) Matches() string { return n.prefix() + ".matches" }
+
 // Late is the topic for records that arrive after a window's grace period.
 func (n Names) Late() string { return n.prefix() + ".late" }
 
@@ -118,6 +122,8 @@ func (n Names) Resolve(logical string) (string, error) {
 		return n.Alerts(), nil
 	case "dlq":
 		return n.DLQ(), nil
+	case "matches":
+		return n.Matches(), nil
 	case "late":
 		return n.Late(), nil
 	case "remediation.requests":
