@@ -103,23 +103,23 @@ func (c *recordCache) setComplete(prefix []byte) {
 
 // put caches a committed value; nil removes the key.
 func (c *recordCache) put(prefix string, seg int64, key string, v []byte) {
-	c.putMany(prefix, []string{key}, func(string) (int64, []byte, bool) { return seg, v, true })
+	c.putMany(prefix, []*entry{{key: key, seg: seg, value: v}}, nil)
 }
 
-// putMany caches committed values of one store partition: for each key,
-// what value returns, if it says ok.
-func (c *recordCache) putMany(prefix string, keys []string, value func(k string) (seg int64, v []byte, ok bool)) {
-	if c == nil || len(keys) == 0 {
+// putMany caches committed values of one store partition: those of the
+// entries that keep accepts.
+func (c *recordCache) putMany(prefix string, entries []*entry, keep func(e *entry) bool) {
+	if c == nil || len(entries) == 0 {
 		return
 	}
 	p := c.part(prefix, true)
 	p.mu.Lock()
 	var delta int64
-	for _, key := range keys {
-		seg, v, ok := value(key)
-		if !ok {
+	for _, e := range entries {
+		if keep != nil && !keep(e) {
 			continue
 		}
+		key, seg, v := e.key, e.seg, e.value
 		b := p.segs[seg]
 		if old, ok := b[key]; ok {
 			delta -= int64(len(key) + len(old) + entryOverhead)

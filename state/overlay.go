@@ -105,7 +105,7 @@ func (w *writeBuffer) active(pre string) *bufferPart {
 // its range deletions first (they came before the writes that survive
 // them), then its values. It reports whether the buffer is over its
 // limit.
-func (w *writeBuffer) add(pre string, ranges [][2][]byte, keys []string, vals map[string]*entry, marker *Marker) bool {
+func (w *writeBuffer) add(pre string, ranges [][2][]byte, keys []*entry, marker *Marker) bool {
 	p := w.active(pre)
 	before := p.bytes
 	for _, r := range ranges {
@@ -113,8 +113,8 @@ func (w *writeBuffer) add(pre string, ranges [][2][]byte, keys []string, vals ma
 		p.ranges = append(p.ranges, r)
 		p.bytes += int64(len(r[0]) + len(r[1]) + entryOverhead)
 	}
-	for _, k := range keys {
-		p.set(k, vals[k].value)
+	for _, e := range keys {
+		p.set(e.key, e.value)
 	}
 	if marker != nil {
 		p.mkey = prefix(tagMarker, marker.Store, marker.Partition)

@@ -28,13 +28,23 @@ type Change struct {
 // entry is what a transaction knows of one storage key: the value it sees
 // (its own write, or a memoized read), and its bookkeeping.
 type entry struct {
+	key     string // the storage key (the Txn.keys key)
 	value   []byte // nil: absent
 	written bool   // the transaction wrote it; else a memoized read
 	pre     string // store partition prefix, for the cache
 	seg     int64  // cache segment (noSeg for KV stores)
-	change  int    // index in changes, -1 if none
 	spGen   uint64 // savepoint generation of its last undo record
-	listed  bool   // in Txn.written
+	listed  bool   // in its partition's writes
+}
+
+// partWrites are the keys a transaction wrote in one store partition, in
+// the order of their first write.
+type partWrites struct {
+	pre   string
+	store string
+	p     int32
+	clOff int // where the changelog key starts in a storage key
+	keys  []*entry
 }
 
 // Txn collects the writes of one batch. Reads through it see its own
@@ -49,9 +59,10 @@ type Txn struct {
 	d       *DB
 	b       *pebble.Batch // the indexed batch; nil until an iteration
 	keys    map[string]*entry
-	written map[string][]string // store partition -> keys written
+	slab    []entry                // where new entries come from
+	written map[string]*partWrites // by store partition
+	wOrder  []*partWrites          // in order of first write
 	markers []Marker
-	changes []Change
 	done    bool
 	// ranges are the range deletions (Expire) the transaction made;
 	// expired the window expiries behind them.
@@ -63,7 +74,6 @@ type Txn struct {
 	// The savepoint, if one is open: what to undo on Rollback.
 	sp     bool
 	spGen  uint64
-	spLen  int // len(changes) at the savepoint
 	spUndo []undo
 }
 
@@ -74,17 +84,14 @@ type viewKey struct {
 
 // undo is an entry's state before its first write since the savepoint.
 type undo struct {
-	key         string
-	e           *entry
-	value       []byte
-	written     bool
-	change      int
-	changeValue []byte
+	e       *entry
+	value   []byte
+	written bool
 }
 
 // Begin starts a transaction.
 func (d *DB) Begin() *Txn {
-	return &Txn{d: d, keys: map[string]*entry{}, written: map[string][]string{}, views: map[viewKey]any{}}
+	return &Txn{d: d, keys: map[string]*entry{}, written: map[string]*partWrites{}, views: map[viewKey]any{}}
 }
 
 // batch returns the indexed batch for iterating the store partition pre,
@@ -151,7 +158,6 @@ func (t *Txn) writeTo(b *pebble.Batch, sorted bool) error {
 func (t *Txn) Savepoint() {
 	t.sp = true
 	t.spGen++
-	t.spLen = len(t.changes)
 	t.spUndo = t.spUndo[:0]
 }
 
@@ -171,26 +177,38 @@ func (t *Txn) Rollback() error {
 			// key held.
 			var err error
 			if u.value != nil {
-				err = t.b.Set([]byte(u.key), u.value, nil)
+				err = t.b.Set([]byte(u.e.key), u.value, nil)
 			} else {
-				err = t.b.Delete([]byte(u.key), nil)
+				err = t.b.Delete([]byte(u.e.key), nil)
 			}
 			if err != nil {
 				return err
 			}
 		}
-		u.e.value, u.e.written, u.e.change = u.value, u.written, u.change
-		if u.change >= 0 && u.change < t.spLen {
-			t.changes[u.change].Value = u.changeValue
-		}
+		u.e.value, u.e.written = u.value, u.written
 	}
-	t.changes = t.changes[:t.spLen]
 	return nil
 }
 
-// Changes returns the transaction's writes, the last one per key, in the
-// order each key was first written. They are what the changelog must get.
-func (t *Txn) Changes() []Change { return t.changes }
+// Changes returns the transaction's writes, the last one per key, by store
+// partition in the order each key was first written. They are what the
+// changelog must get. Their keys must not be modified.
+func (t *Txn) Changes() []Change {
+	n := 0
+	for _, w := range t.wOrder {
+		n += len(w.keys)
+	}
+	out := make([]Change, 0, n)
+	for _, w := range t.wOrder {
+		for _, e := range w.keys {
+			if e.written {
+				k := e.key[w.clOff:]
+				out = append(out, Change{Store: w.store, Partition: w.p, Key: unsafe.Slice(unsafe.StringData(k), len(k)), Value: e.value})
+			}
+		}
+	}
+	return out
+}
 
 // SetMarker records that after this transaction the local copy of a store's
 // partition reflects its changelog up to offset.
@@ -210,7 +228,7 @@ func (t *Txn) Commit() error {
 		defer t.b.Close()
 	}
 	type part struct {
-		keys   []string
+		keys   []*entry
 		ranges [][2][]byte
 		marker *Marker
 	}
@@ -227,11 +245,11 @@ func (t *Txn) Commit() error {
 		p := get(t.rangePre[i])
 		p.ranges = append(p.ranges, r)
 	}
-	for pre, keys := range t.written {
+	for pre, w := range t.written {
 		p := get(pre)
-		for _, k := range keys {
-			if t.keys[k].written { // not rolled back
-				p.keys = append(p.keys, k)
+		for _, e := range w.keys {
+			if e.written { // not rolled back
+				p.keys = append(p.keys, e)
 			}
 		}
 	}
@@ -241,7 +259,7 @@ func (t *Txn) Commit() error {
 	}
 	full := false
 	for pre, p := range parts {
-		if t.d.buf.add(pre, p.ranges, p.keys, t.keys, p.marker) {
+		if t.d.buf.add(pre, p.ranges, p.keys, p.marker) {
 			full = true
 		}
 	}
@@ -251,11 +269,10 @@ func (t *Txn) Commit() error {
 	}
 	for pre, p := range parts {
 		done, expired := t.d.expiredBelow(pre)
-		t.d.cache.putMany(pre, p.keys, func(k string) (seg int64, v []byte, ok bool) {
-			e := t.keys[k]
+		t.d.cache.putMany(pre, p.keys, func(e *entry) bool {
 			// A window written, then expired in this transaction, is
 			// not cached.
-			return e.seg, e.value, e.seg == noSeg || !expired || e.seg >= done
+			return e.seg == noSeg || !expired || e.seg >= done
 		})
 	}
 	switch {
@@ -288,19 +305,16 @@ func (t *Txn) Discard() {
 }
 
 // write records a write of the transaction (value nil deletes): in the
-// batch, for iteration and commit; in the key's entry, for reads; in the
-// changes, for the changelog.
-func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, clKey, value []byte) error {
+// key's entry, for reads, the changelog and commit; in the indexed batch,
+// if there is one, for iteration. clOff is where the changelog key starts
+// in the storage key.
+func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, clOff int, value []byte) error {
 	e, err := t.entry(key, pre, seg)
 	if err != nil {
 		return err
 	}
 	if t.sp && e.spGen != t.spGen {
-		u := undo{key: string(key), e: e, value: e.value, written: e.written, change: e.change}
-		if e.change >= 0 {
-			u.changeValue = t.changes[e.change].Value
-		}
-		t.spUndo = append(t.spUndo, u)
+		t.spUndo = append(t.spUndo, undo{e: e, value: e.value, written: e.written})
 		e.spGen = t.spGen
 	}
 	if value != nil {
@@ -318,15 +332,15 @@ func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, cl
 	}
 	if !e.listed {
 		e.listed = true
-		t.written[pre] = append(t.written[pre], string(key))
+		w := t.written[pre]
+		if w == nil {
+			w = &partWrites{pre: pre, store: store, p: p, clOff: clOff}
+			t.written[pre] = w
+			t.wOrder = append(t.wOrder, w)
+		}
+		w.keys = append(w.keys, e)
 	}
 	e.value, e.written = value, true
-	if e.change >= 0 && e.change < len(t.changes) {
-		t.changes[e.change].Value = value
-	} else {
-		e.change = len(t.changes)
-		t.changes = append(t.changes, Change{Store: store, Partition: p, Key: bytes.Clone(clKey), Value: value})
-	}
 	return nil
 }
 
@@ -353,8 +367,13 @@ func (t *Txn) entry(key []byte, pre string, seg int64) (*entry, error) {
 	if e, ok := t.keys[string(key)]; ok {
 		return e, nil
 	}
-	e := &entry{pre: pre, seg: seg, change: -1}
-	t.keys[string(key)] = e
+	if len(t.slab) == 0 {
+		t.slab = make([]entry, 256)
+	}
+	e := &t.slab[0]
+	t.slab = t.slab[1:]
+	e.key, e.pre, e.seg = string(key), pre, seg
+	t.keys[e.key] = e
 	for _, r := range t.ranges {
 		if bytes.Compare(key, r[0]) >= 0 && bytes.Compare(key, r[1]) < 0 {
 			return e, nil
@@ -376,7 +395,7 @@ func (t *Txn) entry(key []byte, pre string, seg int64) (*entry, error) {
 		return e, nil
 	}
 	if err != nil {
-		delete(t.keys, string(key))
+		delete(t.keys, e.key)
 		return nil, err
 	}
 	e.value = bytes.Clone(v)
@@ -384,7 +403,7 @@ func (t *Txn) entry(key []byte, pre string, seg int64) (*entry, error) {
 		e.value = []byte{}
 	}
 	closer.Close()
-	t.d.cache.put(pre, seg, string(key), e.value)
+	t.d.cache.put(pre, seg, e.key, e.value)
 	return e, nil
 }
 
@@ -432,12 +451,12 @@ func (s *KVStore) Set(key, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	return s.t.write(s.key(key), s.preStr, noSeg, s.name, s.p, key, value)
+	return s.t.write(s.key(key), s.preStr, noSeg, s.name, s.p, len(s.pre), value)
 }
 
 // Delete deletes key.
 func (s *KVStore) Delete(key []byte) error {
-	return s.t.write(s.key(key), s.preStr, noSeg, s.name, s.p, key, nil)
+	return s.t.write(s.key(key), s.preStr, noSeg, s.name, s.p, len(s.pre), nil)
 }
 
 // Scan calls fn for each key in [start, end) in key order; nil bounds are
@@ -562,14 +581,14 @@ func (s *WindowStore) Put(key []byte, w Window, value []byte) error {
 	}
 	cl := EncodeWindowKey(key, w)
 	end := w.End.UnixMilli()
-	return s.t.write(s.storageKey(cl, end), s.preStr, segmentOf(end, s.seg), s.spec.Name, s.p, cl, value)
+	return s.t.write(s.storageKey(cl, end), s.preStr, segmentOf(end, s.seg), s.spec.Name, s.p, len(s.pre)+8, value)
 }
 
 // Delete removes key's window w.
 func (s *WindowStore) Delete(key []byte, w Window) error {
 	cl := EncodeWindowKey(key, w)
 	end := w.End.UnixMilli()
-	return s.t.write(s.storageKey(cl, end), s.preStr, segmentOf(end, s.seg), s.spec.Name, s.p, cl, nil)
+	return s.t.write(s.storageKey(cl, end), s.preStr, segmentOf(end, s.seg), s.spec.Name, s.p, len(s.pre)+8, nil)
 }
 
 // Fetch calls fn for each window of key whose end is in [endFrom, endTo),
@@ -708,9 +727,11 @@ func (s *WindowStore) scanCached(from, to int64, fn func(key []byte, w Window, v
 	}) {
 		return false, nil
 	}
-	for _, k := range t.written[s.preStr] {
-		if e := t.keys[k]; e.written && e.value != nil && inRange(k) {
-			found = append(found, kv{k, e.value})
+	if w := t.written[s.preStr]; w != nil {
+		for _, e := range w.keys {
+			if e.written && e.value != nil && inRange(e.key) {
+				found = append(found, kv{e.key, e.value})
+			}
 		}
 	}
 	slices.SortFunc(found, func(a, b kv) int { return strings.Compare(a.key, b.key) })

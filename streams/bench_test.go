@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -246,6 +247,16 @@ func runApp(b *testing.B, brokers []string, app streams.App, topic string, last 
 			b.Fatal(err)
 		}
 		defer pprof.StopCPUProfile()
+		// And the allocations of the run alone, into <app>.allocs.
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			m, err := os.Create(filepath.Join(dir, app.Name+".allocs"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			_ = pprof.Lookup("allocs").WriteTo(m, 0)
+		}()
 	}
 	start := time.Now()
 	go func() { done <- r.Run(ctx) }()
