@@ -304,23 +304,31 @@ func (t *Txn) Discard() {
 	}
 }
 
-// write records a write of the transaction (value nil deletes): in the
-// key's entry, for reads, the changelog and commit; in the indexed batch,
-// if there is one, for iteration. clOff is where the changelog key starts
-// in the storage key.
+// write records a write of the transaction (value nil deletes, value is
+// copied): in the key's entry, for reads, the changelog and commit; in the
+// indexed batch, if there is one, for iteration. clOff is where the
+// changelog key starts in the storage key.
 func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, clOff int, value []byte) error {
 	e, err := t.entry(key, pre, seg)
 	if err != nil {
 		return err
 	}
+	if value != nil {
+		value = bytes.Clone(value)
+	}
+	return t.set(e, store, p, clOff, value)
+}
+
+// set is write to an entry in hand, keeping value as it is.
+func (t *Txn) set(e *entry, store string, p int32, clOff int, value []byte) error {
 	if t.sp && e.spGen != t.spGen {
 		t.spUndo = append(t.spUndo, undo{e: e, value: e.value, written: e.written})
 		e.spGen = t.spGen
 	}
-	if value != nil {
-		value = bytes.Clone(value)
-	}
 	if t.b != nil {
+		// Pebble copies the key.
+		key := unsafe.Slice(unsafe.StringData(e.key), len(e.key))
+		var err error
 		if value == nil {
 			err = t.b.Delete(key, nil)
 		} else {
@@ -332,10 +340,10 @@ func (t *Txn) write(key []byte, pre string, seg int64, store string, p int32, cl
 	}
 	if !e.listed {
 		e.listed = true
-		w := t.written[pre]
+		w := t.written[e.pre]
 		if w == nil {
-			w = &partWrites{pre: pre, store: store, p: p, clOff: clOff}
-			t.written[pre] = w
+			w = &partWrites{pre: e.pre, store: store, p: p, clOff: clOff}
+			t.written[e.pre] = w
 			t.wOrder = append(t.wOrder, w)
 		}
 		w.keys = append(w.keys, e)
@@ -535,6 +543,7 @@ type WindowStore struct {
 	p      int32
 	pre    []byte
 	preStr string
+	kbuf   []byte // storage keys are built here
 }
 
 // Window returns partition p of the window store described by spec.
@@ -582,6 +591,36 @@ func (s *WindowStore) Put(key []byte, w Window, value []byte) error {
 	cl := EncodeWindowKey(key, w)
 	end := w.End.UnixMilli()
 	return s.t.write(s.storageKey(cl, end), s.preStr, segmentOf(end, s.seg), s.spec.Name, s.p, len(s.pre)+8, value)
+}
+
+// Update reads key's value in window w and replaces it with what fn
+// returns, with one lookup instead of a Get and a Put: fn gets the value,
+// which it must not modify, and whether there is one; it returns the new
+// value, nil to delete. The new value is kept as it is: fn must not modify
+// it afterwards.
+func (s *WindowStore) Update(key []byte, w Window, fn func(old []byte, ok bool) ([]byte, error)) error {
+	end := w.End.UnixMilli()
+	seg := segmentOf(end, s.seg)
+	k := append(s.kbuf[:0], s.pre...)
+	k = binary.BigEndian.AppendUint64(k, sortable(seg))
+	k = binary.BigEndian.AppendUint32(k, uint32(len(key)))
+	k = append(k, key...)
+	k = binary.BigEndian.AppendUint64(k, sortable(end))
+	k = binary.BigEndian.AppendUint64(k, sortable(w.Start.UnixMilli()))
+	s.kbuf = k
+	e, err := s.t.entry(k, s.preStr, seg)
+	if err != nil {
+		return err
+	}
+	old, ok := e.value, e.value != nil
+	if ok && s.expired(seg) {
+		old, ok = nil, false
+	}
+	v, err := fn(old, ok)
+	if err != nil {
+		return err
+	}
+	return s.t.set(e, s.spec.Name, s.p, len(s.pre)+8, v)
 }
 
 // Delete removes key's window w.

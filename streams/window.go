@@ -61,7 +61,9 @@ type Windowed struct {
 	Grace time.Duration
 	// Emit says when results are written.
 	Emit Emit
-	// Add folds a value into an aggregate (nil for a new window).
+	// Add folds a value into an aggregate (nil for a new window). It may
+	// modify agg and return it, as append does; the slice it returns
+	// becomes the window's value, so Add must not keep or reuse it.
 	Add func(agg, value []byte) ([]byte, error)
 	// Merge combines the aggregates of two sessions. Required for
 	// sessions.
@@ -171,19 +173,24 @@ func floorDiv(a, b int64) int64 {
 
 // update folds value into one window and emits it if emitting on update.
 func (w *Windowed) update(c *Context, store *state.WindowStore, key []byte, win state.Window, value []byte) error {
-	k := aggKey(key)
-	agg, _, err := store.Get(k, win)
+	var kb [64]byte
+	k := append(append(kb[:0], 0), key...) // aggKey(key), on the stack
+	var agg []byte
+	err := store.Update(k, win, func(old []byte, _ bool) ([]byte, error) {
+		var prev []byte
+		if len(old) > 0 {
+			// A copy: Add may modify it, and old is the committed
+			// value.
+			prev = bytes.Clone(old)
+		}
+		var err error
+		agg, err = w.Add(prev, value)
+		if agg == nil {
+			agg = []byte{} // a window with an aggregate exists
+		}
+		return agg, err
+	})
 	if err != nil {
-		return err
-	}
-	if agg != nil && len(agg) == 0 {
-		agg = nil
-	}
-	agg, err = w.Add(agg, value)
-	if err != nil {
-		return err
-	}
-	if err := store.Put(k, win, agg); err != nil {
 		return err
 	}
 	if w.Emit == EmitOnUpdate {
