@@ -696,7 +696,8 @@ func (s *WindowStore) Fetch(key []byte, endFrom, endTo time.Time, fn func(w Wind
 }
 
 // Scan calls fn for every window of every key whose end is in [endFrom,
-// endTo): segment by segment, in key order within a segment.
+// endTo): segment by segment, in key order within a segment. The slices
+// passed to fn are valid only during the call and must not be modified.
 func (s *WindowStore) Scan(endFrom, endTo time.Time, fn func(key []byte, w Window, value []byte) error) error {
 	from, to := endFrom.UnixMilli(), endTo.UnixMilli()
 	if from >= to {
@@ -775,7 +776,9 @@ func (s *WindowStore) scanCached(from, to int64, fn func(key []byte, w Window, v
 	}
 	slices.SortFunc(found, func(a, b kv) int { return strings.Compare(a.key, b.key) })
 	for _, f := range found {
-		key, w, err := decodeWindowKey([]byte(f.key[len(s.preStr)+8:]))
+		cl := f.key[len(s.preStr)+8:]
+		// fn may not modify or keep key: it can alias the string.
+		key, w, err := decodeWindowKey(unsafe.Slice(unsafe.StringData(cl), len(cl)))
 		if err != nil {
 			return true, fmt.Errorf("state: %s: %w", s.spec.Name, err)
 		}
