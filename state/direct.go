@@ -52,7 +52,7 @@ func (d *DB) Apply(changes []Change, markers []Marker) error {
 func (d *DB) Get(store string, p int32, key []byte) ([]byte, bool, error) {
 	pre := prefix(tagData, store, p)
 	k := append(pre[:len(pre):len(pre)], key...)
-	if v, ok := d.buf.get(string(pre), k); ok {
+	if v, ok := d.buf.get(string(pre), noSeg, k); ok {
 		return bytes.Clone(v), v != nil, nil
 	}
 	v, closer, err := d.db.Get(k)

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -37,12 +38,15 @@ type writeBuffer struct {
 // bufferPart is the buffered writes of one store partition.
 type bufferPart struct {
 	mu      sync.Mutex
-	retired bool              // taken for a flush: no more writes
-	vals    map[string][]byte // storage key -> value; nil deletes
-	ranges  [][2][]byte       // range deletions, in order
-	marker  []byte            // marker key and value, if one was set
-	mkey    []byte
-	bytes   int64
+	retired bool // taken for a flush: no more writes
+	// vals: segment (noSeg for KV stores) -> storage key -> value, nil
+	// deleting; by segment, so that expiry drops whole segments.
+	vals   map[int64]map[string][]byte
+	preLen int
+	ranges [][2][]byte // range deletions, in order
+	marker []byte      // marker key and value, if one was set
+	mkey   []byte
+	bytes  int64
 }
 
 func newWriteBuffer(limit int64) *writeBuffer {
@@ -51,24 +55,24 @@ func newWriteBuffer(limit int64) *writeBuffer {
 
 // get returns a buffered value: the value (nil if deleted) and whether the
 // buffer knows the key, from a write or a range deletion.
-func (w *writeBuffer) get(pre string, key []byte) ([]byte, bool) {
+func (w *writeBuffer) get(pre string, seg int64, key []byte) ([]byte, bool) {
 	w.mu.RLock()
 	p, f := w.parts[pre], w.flushing[pre]
 	w.mu.RUnlock()
-	if v, ok := p.get(key); ok {
+	if v, ok := p.get(seg, key); ok {
 		return v, true
 	}
-	return f.get(key)
+	return f.get(seg, key)
 }
 
-func (p *bufferPart) get(key []byte) ([]byte, bool) {
+func (p *bufferPart) get(seg int64, key []byte) ([]byte, bool) {
 	if p == nil {
 		return nil, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// A part's values came after its range deletions.
-	if v, ok := p.vals[string(key)]; ok {
+	if v, ok := p.vals[seg][string(key)]; ok {
 		return v, true
 	}
 	for _, r := range p.ranges {
@@ -88,7 +92,7 @@ func (w *writeBuffer) active(pre string) *bufferPart {
 		if p == nil {
 			w.mu.Lock()
 			if p = w.parts[pre]; p == nil {
-				p = &bufferPart{vals: map[string][]byte{}}
+				p = &bufferPart{vals: map[int64]map[string][]byte{}, preLen: len(pre)}
 				w.parts[pre] = p
 			}
 			w.mu.Unlock()
@@ -114,7 +118,7 @@ func (w *writeBuffer) add(pre string, ranges [][2][]byte, keys []*entry, marker 
 		p.bytes += int64(len(r[0]) + len(r[1]) + entryOverhead)
 	}
 	for _, e := range keys {
-		p.set(e.key, e.value)
+		p.set(e.seg, e.key, e.value)
 	}
 	if marker != nil {
 		p.mkey = prefix(tagMarker, marker.Store, marker.Partition)
@@ -125,21 +129,42 @@ func (w *writeBuffer) add(pre string, ranges [][2][]byte, keys []*entry, marker 
 	return w.bytes.Add(delta) > w.limit
 }
 
-// deleteRange drops the buffered values in r.
+// deleteRange drops the buffered values in r. A range of whole segments
+// (what window expiry deletes) drops their buckets.
 func (p *bufferPart) deleteRange(r [2][]byte) {
-	for k, v := range p.vals {
-		if k >= string(r[0]) && k < string(r[1]) {
-			delete(p.vals, k)
-			p.bytes -= int64(len(k) + len(v) + entryOverhead)
+	if len(r[0]) == p.preLen+8 && len(r[1]) == p.preLen+8 {
+		lo := unsortable(binary.BigEndian.Uint64(r[0][p.preLen:]))
+		hi := unsortable(binary.BigEndian.Uint64(r[1][p.preLen:]))
+		for seg, b := range p.vals {
+			if seg != noSeg && seg >= lo && seg < hi {
+				for k, v := range b {
+					p.bytes -= int64(len(k) + len(v) + entryOverhead)
+				}
+				delete(p.vals, seg)
+			}
+		}
+		return
+	}
+	for _, b := range p.vals {
+		for k, v := range b {
+			if k >= string(r[0]) && k < string(r[1]) {
+				delete(b, k)
+				p.bytes -= int64(len(k) + len(v) + entryOverhead)
+			}
 		}
 	}
 }
 
-func (p *bufferPart) set(k string, v []byte) {
-	if old, ok := p.vals[k]; ok {
+func (p *bufferPart) set(seg int64, k string, v []byte) {
+	b := p.vals[seg]
+	if b == nil {
+		b = map[string][]byte{}
+		p.vals[seg] = b
+	}
+	if old, ok := b[k]; ok {
 		p.bytes -= int64(len(k) + len(old) + entryOverhead)
 	}
-	p.vals[k] = v
+	b[k] = v
 	p.bytes += int64(len(k) + len(v) + entryOverhead)
 }
 
@@ -162,16 +187,22 @@ func (p *bufferPart) writeTo(b *pebble.Batch) error {
 			return err
 		}
 	}
-	keys := make([]string, 0, len(p.vals))
-	for k := range p.vals {
-		keys = append(keys, k)
+	type kv struct {
+		k string
+		v []byte
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	var all []kv
+	for _, b := range p.vals {
+		for k, v := range b {
+			all = append(all, kv{k, v})
+		}
+	}
+	slices.SortFunc(all, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	for _, e := range all {
 		// Pebble copies the key: no need for a []byte of our own.
-		kb := unsafe.Slice(unsafe.StringData(k), len(k))
+		kb := unsafe.Slice(unsafe.StringData(e.k), len(e.k))
 		var err error
-		if v := p.vals[k]; v != nil {
+		if v := e.v; v != nil {
 			err = b.Set(kb, v, nil)
 		} else {
 			err = b.Delete(kb, nil)
@@ -245,8 +276,10 @@ func (p *bufferPart) merge(q *bufferPart) {
 		p.ranges = append(p.ranges, r)
 		p.bytes += int64(len(r[0]) + len(r[1]) + entryOverhead)
 	}
-	for k, v := range q.vals {
-		p.set(k, v)
+	for seg, b := range q.vals {
+		for k, v := range b {
+			p.set(seg, k, v)
+		}
 	}
 	if q.mkey != nil {
 		p.mkey, p.marker = q.mkey, q.marker

@@ -391,7 +391,7 @@ func (t *Txn) entry(key []byte, pre string, seg int64) (*entry, error) {
 		e.value = v
 		return e, nil
 	}
-	if v, ok := t.d.buf.get(pre, key); ok {
+	if v, ok := t.d.buf.get(pre, seg, key); ok {
 		e.value = v
 		return e, nil
 	}
@@ -774,7 +774,9 @@ func (s *WindowStore) scanCached(from, to int64, fn func(key []byte, w Window, v
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b kv) int { return strings.Compare(a.key, b.key) })
+	// The keys share the partition prefix: compare what follows.
+	n := len(s.preStr)
+	slices.SortFunc(found, func(a, b kv) int { return strings.Compare(a.key[n:], b.key[n:]) })
 	for _, f := range found {
 		cl := f.key[len(s.preStr)+8:]
 		// fn may not modify or keep key: it can alias the string.
