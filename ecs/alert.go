@@ -65,6 +65,16 @@ type AlertInfo struct {
 	Window *Window `json:"window,omitempty"`
 	// Count is how many events made the alert.
 	Count int `json:"count"`
+	// Value is the aggregated value a correlation's condition tested,
+	// where it is not Count: distinct values (value_count), sum
+	// (value_sum), average (value_avg), share in percent
+	// (value_percentile), rules matched (temporal, temporal_ordered).
+	Value *float64 `json:"value,omitempty"`
+	// Field is the field a value_* correlation aggregates.
+	Field string `json:"field,omitempty"`
+	// FieldValue is, for value_percentile, the value of Field whose share
+	// Value is.
+	FieldValue string `json:"field_value,omitempty"`
 	// Evidence lists the events that made the alert.
 	Evidence []EventRef `json:"evidence"`
 }

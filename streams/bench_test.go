@@ -219,8 +219,8 @@ func rawPipe(b *testing.B, e *benchEnv) float64 {
 	}()
 	var rate float64
 	app, brk := e.cores(func() { rate = steadyRate(b, e.brokers, p+"-raw", p+".in", last) })
-	b.ReportMetric(app, "app-cores")
-	b.ReportMetric(brk, "broker-cores")
+	b.ReportMetric(app, "raw-app-cores")
+	b.ReportMetric(brk, "raw-broker-cores")
 	cancel()
 	<-done
 	return rate
@@ -288,8 +288,8 @@ func vigilPipe(b *testing.B, e *benchEnv) float64 {
 			DLQ:    p + ".dlq",
 		}, p+".in", last)
 	})
-	b.ReportMetric(app, "app-cores")
-	b.ReportMetric(brk, "broker-cores")
+	b.ReportMetric(app, "eos-pipe-app-cores")
+	b.ReportMetric(brk, "eos-pipe-broker-cores")
 	return rate
 }
 
