@@ -745,8 +745,18 @@ func (s *WindowStore) Scan(endFrom, endTo time.Time, fn func(key []byte, w Windo
 func (s *WindowStore) scanCached(from, to int64, fn func(key []byte, w Window, value []byte) error) (bool, error) {
 	lo, hi := segmentOf(from, s.seg), segmentOf(to-1, s.seg)
 	type kv struct {
+		// ord holds the 24 bytes after the partition prefix (segment,
+		// key length, key...), zero-padded: comparing it decides most
+		// pairs without comparing the strings.
+		ord [3]uint64
 		key string
 		v   []byte
+	}
+	n := len(s.preStr)
+	mk := func(k string, v []byte) kv {
+		var b [24]byte
+		copy(b[:], k[n:])
+		return kv{[3]uint64{binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(b[16:])}, k, v}
 	}
 	var found []kv
 	inRange := func(k string) bool {
@@ -763,20 +773,29 @@ func (s *WindowStore) scanCached(from, to int64, fn func(key []byte, w Window, v
 				return // expired by the transaction
 			}
 		}
-		found = append(found, kv{k, v})
+		found = append(found, mk(k, v))
 	}) {
 		return false, nil
 	}
 	if w := t.written[s.preStr]; w != nil {
 		for _, e := range w.keys {
 			if e.written && e.value != nil && inRange(e.key) {
-				found = append(found, kv{e.key, e.value})
+				found = append(found, mk(e.key, e.value))
 			}
 		}
 	}
 	// The keys share the partition prefix: compare what follows.
-	n := len(s.preStr)
-	slices.SortFunc(found, func(a, b kv) int { return strings.Compare(a.key[n:], b.key[n:]) })
+	slices.SortFunc(found, func(a, b kv) int {
+		for i := range a.ord {
+			if a.ord[i] != b.ord[i] {
+				if a.ord[i] < b.ord[i] {
+					return -1
+				}
+				return 1
+			}
+		}
+		return strings.Compare(a.key[n:], b.key[n:])
+	})
 	for _, f := range found {
 		cl := f.key[len(s.preStr)+8:]
 		// fn may not modify or keep key: it can alias the string.
