@@ -34,6 +34,7 @@ type Runner struct {
 	allSpecs   []state.Spec
 	changelogs []string
 	storeOf    map[string]string // changelog topic -> store
+	topicOf    map[string]string // store -> changelog topic
 }
 
 // New checks an app description and returns a runner for it.
@@ -47,11 +48,13 @@ func New(app App) (*Runner, error) {
 		r.allSpecs = append([]state.Spec{taskStore, timerStore}, app.Stores...)
 		r.specs = map[string]state.Spec{}
 		r.storeOf = map[string]string{}
+		r.topicOf = map[string]string{}
 		for _, s := range r.allSpecs {
 			r.specs[s.Name] = s
 			t := app.ChangelogTopic(s.Name)
 			r.changelogs = append(r.changelogs, t)
 			r.storeOf[t] = s.Name
+			r.topicOf[s.Name] = t
 		}
 	}
 	return r, nil
@@ -458,15 +461,26 @@ func (r *Runner) processPartition(ctx context.Context, w *work, now time.Time) {
 // writes: the last value of each key written, once, however many polls
 // wrote it.
 func (r *Runner) changelogRecords(b *batch) []*kgo.Record {
-	var out []*kgo.Record
 	parts := make([]int32, 0, len(b.txns))
 	for p := range b.txns {
 		parts = append(parts, p)
 	}
 	slices.Sort(parts)
-	for _, p := range parts {
-		for _, ch := range b.txns[p].Changes() {
-			out = append(out, &kgo.Record{Topic: r.app.ChangelogTopic(ch.Store), Partition: ch.Partition, Key: ch.Key, Value: ch.Value})
+	changes := make([][]state.Change, len(parts))
+	n := 0
+	for i, p := range parts {
+		changes[i] = b.txns[p].Changes()
+		n += len(changes[i])
+	}
+	// The records in one allocation.
+	recs := make([]kgo.Record, n)
+	out := make([]*kgo.Record, n)
+	i := 0
+	for _, cs := range changes {
+		for _, ch := range cs {
+			recs[i] = kgo.Record{Topic: r.topicOf[ch.Store], Partition: ch.Partition, Key: ch.Key, Value: ch.Value}
+			out[i] = &recs[i]
+			i++
 		}
 	}
 	return out
@@ -518,27 +532,28 @@ func safeProcess(p Processor, c *Context, rec *kgo.Record) (err error) {
 // changelog records become the batch's markers.
 func (r *Runner) produceAsync(ctx context.Context, b *batch, recs []*kgo.Record, produce func(context.Context, *kgo.Record, func(*kgo.Record, error))) {
 	b.wg.Add(len(recs))
+	promise := func(rec *kgo.Record, err error) {
+		defer b.wg.Done()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if err != nil {
+			if b.failed == nil {
+				b.failed = err
+			}
+			return
+		}
+		if store, ok := r.storeOf[rec.Topic]; ok {
+			m := b.markers[store]
+			if m == nil {
+				m = map[int32]int64{}
+				b.markers[store] = m
+			}
+			m[rec.Partition] = max(m[rec.Partition], rec.Offset)
+		}
+	}
 	for _, o := range recs {
 		b.produced[o.Topic]++
-		produce(ctx, o, func(rec *kgo.Record, err error) {
-			defer b.wg.Done()
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			if err != nil {
-				if b.failed == nil {
-					b.failed = err
-				}
-				return
-			}
-			if store, ok := r.storeOf[rec.Topic]; ok {
-				m := b.markers[store]
-				if m == nil {
-					m = map[int32]int64{}
-					b.markers[store] = m
-				}
-				m[rec.Partition] = max(m[rec.Partition], rec.Offset)
-			}
-		})
+		produce(ctx, o, promise)
 	}
 }
 
