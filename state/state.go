@@ -171,6 +171,25 @@ func (d *DB) Close() error {
 // Flush writes every buffered write to Pebble.
 func (d *DB) Flush() error { return d.flushAll() }
 
+// Stats are the sizes of the local state, for metrics.
+type Stats struct {
+	// DiskBytes is what Pebble's files take on disk.
+	DiskBytes uint64
+	// WriteBufferBytes and RecordCacheBytes are what the write buffer
+	// and the record cache hold, as they count it.
+	WriteBufferBytes int64
+	RecordCacheBytes int64
+}
+
+// Stats returns the sizes of the local state.
+func (d *DB) Stats() Stats {
+	s := Stats{DiskBytes: d.db.Metrics().DiskSpaceUsage(), WriteBufferBytes: d.buf.bytes.Load()}
+	if d.cache != nil {
+		s.RecordCacheBytes = d.cache.bytes.Load()
+	}
+	return s
+}
+
 // Metrics returns Pebble's metrics.
 func (d *DB) Metrics() *pebble.Metrics { return d.db.Metrics() }
 

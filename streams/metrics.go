@@ -24,6 +24,8 @@ type metrics struct {
 	restoreRemaining *prometheus.GaugeVec
 	restoreSeconds   prometheus.Histogram
 	tableUpdates     prometheus.Counter
+
+	stateDisk, stateBuffer, stateCache prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -87,7 +89,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "vigil_table_updates_total",
 		Help: "Updates applied to the app's global tables.",
 	})
+	m.stateDisk = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_state_disk_bytes",
+		Help: "What the app's local state (Pebble) takes on disk.",
+	})
+	m.stateBuffer = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_state_write_buffer_bytes",
+		Help: "Committed state writes held in memory, not yet written to Pebble.",
+	})
+	m.stateCache = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_state_record_cache_bytes",
+		Help: "State values held in the record cache.",
+	})
 	if reg != nil {
+		m.stateDisk = Register(reg, m.stateDisk)
+		m.stateBuffer = Register(reg, m.stateBuffer)
+		m.stateCache = Register(reg, m.stateCache)
 		m.tableUpdates = Register(reg, m.tableUpdates)
 		m.late = Register(reg, m.late)
 		m.sessions = Register(reg, m.sessions)

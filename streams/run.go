@@ -34,6 +34,7 @@ type Runner struct {
 	allSpecs   []state.Spec
 	changelogs []string
 	storeOf    map[string]string // changelog topic -> store
+	statsAt    time.Time         // when the state gauges were last set
 	topicOf    map[string]string // store -> changelog topic
 }
 
@@ -44,6 +45,7 @@ func New(app App) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{app: app, m: newMetrics(app.Registerer)}
+
 	if app.stateful() {
 		r.allSpecs = append([]state.Spec{taskStore, timerStore}, app.Stores...)
 		r.specs = map[string]state.Spec{}
@@ -765,6 +767,19 @@ func (r *Runner) runExactlyOnce(ctx context.Context) error {
 	}
 }
 
+// stateGauges sets the gauges of the local state's sizes, every few
+// seconds (Pebble's metrics take some work).
+func (r *Runner) stateGauges() {
+	if r.db == nil || time.Since(r.statsAt) < 5*time.Second {
+		return
+	}
+	r.statsAt = time.Now()
+	st := r.db.Stats()
+	r.m.stateDisk.Set(float64(st.DiskBytes))
+	r.m.stateBuffer.Set(float64(st.WriteBufferBytes))
+	r.m.stateCache.Set(float64(st.RecordCacheBytes))
+}
+
 // endTransaction produces the transaction's changelog records, waits for
 // everything it produced and ends it: committing, unless processing failed
 // or a rebalance intervened, then writes or drops the local state.
@@ -790,6 +805,7 @@ func (r *Runner) endTransaction(ctx context.Context, sess *kgo.GroupTransactSess
 			r.abortLocal(b)
 			return err
 		}
+		r.stateGauges()
 		r.committed(b, b.start)
 	default:
 		r.abortLocal(b)
@@ -864,6 +880,7 @@ func (r *Runner) runAtLeastOnce(ctx context.Context) error {
 		}
 		if err == nil {
 			err = r.commitLocal(b)
+			r.stateGauges()
 		}
 		cancel()
 		cl.AllowRebalance()

@@ -147,6 +147,10 @@ func TestScaleOutAndIn(t *testing.T) {
 	stop(a)
 	stop(b)
 	stop(d)
+	// The state gauges were set from a's database.
+	if v := gaugeValue(a.reg, "vigil_state_disk_bytes"); v <= 0 {
+		t.Errorf("vigil_state_disk_bytes = %v after a ran, want > 0", v)
+	}
 
 	got := map[string]int{}
 	for _, r := range streamstest.ReadCommitted(t, brokers, out) {
@@ -155,4 +159,14 @@ func TestScaleOutAndIn(t *testing.T) {
 	if diff := diffCounts(got, want); diff != "" {
 		t.Fatalf("with members leaving and joining, the output differs from the reference (got %d, want %d):\n%s", len(got), len(want), diff)
 	}
+}
+
+func gaugeValue(g prometheus.Gatherer, name string) float64 {
+	mfs, _ := g.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
 }
