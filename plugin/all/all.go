@@ -7,6 +7,7 @@ import (
 	_ "github.com/vigilsec/vigil/connectors/sources/file"
 
 	// Stream apps and the decoders of normalize.
+	_ "github.com/vigilsec/vigil/correlators/correlate"
 	_ "github.com/vigilsec/vigil/correlators/detect"
 	_ "github.com/vigilsec/vigil/correlators/normalize"
 	_ "github.com/vigilsec/vigil/correlators/normalize/cloudtrail"
