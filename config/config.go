@@ -11,6 +11,7 @@ package config
 import (
 	"time"
 
+	"github.com/vigilsec/vigil/correlators/ruleset"
 	"github.com/vigilsec/vigil/topics"
 )
 
@@ -26,10 +27,12 @@ type Config struct {
 	Ops Ops `yaml:"ops"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
+	// Rules are the Sigma rules the detect and correlate apps run.
+	Rules ruleset.Config `yaml:"rules"`
 	// Sources bring raw events into Kafka. Default: none.
 	Sources map[string]*Component `yaml:"sources"`
 	// Apps are stream apps: normalize, detect, correlators. Default:
-	// normalize and detect.
+	// normalize, detect and correlate.
 	Apps map[string]*Component `yaml:"apps"`
 	// Sinks write topics elsewhere. Default: console, printing alerts.
 	Sinks map[string]*Component `yaml:"sinks"`
@@ -188,9 +191,11 @@ func DefaultConfig() *Config {
 		State: State{CacheSize: 32 << 20, RecordCacheSize: 32 << 20, WriteBufferSize: 32 << 20, MemTableSize: 8 << 20, MemTables: 4},
 		Ops:   Ops{Listen: ":9464"},
 		Log:   Log{Level: "info", Format: "auto"},
+		Rules: ruleset.DefaultConfig(),
 		Apps: map[string]*Component{
 			"normalize": {Type: "normalize", Enabled: true},
 			"detect":    {Type: "detect", Enabled: true},
+			"correlate": {Type: "correlate", Enabled: true},
 		},
 		Sinks: map[string]*Component{
 			"console": {Type: "console", Enabled: true},

@@ -48,7 +48,7 @@ func TestDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := names(c.Components())
-	want := []string{"app:detect:detect", "app:normalize:normalize", "sink:console:console"}
+	want := []string{"app:correlate:correlate", "app:detect:detect", "app:normalize:normalize", "sink:console:console"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("default components = %v, want %v", got, want)
 	}
@@ -132,10 +132,14 @@ log:
 sources:
   s:
     type: nosuch
+rules:
+  disable: [no-such-rule]
+  logsources:
+    - {datasets: [cloudtrail]}
+    - {product: aws, datasets: []}
 apps:
   detect:
-    datasets: []
-    disable: [no-such-rule]
+    datasets: [".x"]
 sinks:
   detect:
     type: console
@@ -158,8 +162,9 @@ sinks:
 		`log.level "loud"`,
 		`log.format "xml"`,
 		`sources.s: unknown source type "nosuch" (known: file)`,
-		`apps.detect: datasets must not be empty`,
-		`apps.detect: disable: no rule with id "no-such-rule"`,
+		`apps.detect: datasets: `,
+		`rules: logsources[0]: set at least one of product, service, category`,
+		`rules: logsources[1] (product: aws): datasets must not be empty`,
 		`sinks.detect: the name "detect" is also used in apps`,
 		`sinks.detect: topics: topic "bogus"`,
 		`sinks.detect: color "purple"`,

@@ -122,6 +122,10 @@ func (c *Config) Validate() []string {
 		add("log.format %q must be auto, text or json", c.Log.Format)
 	}
 
+	for _, err := range c.Rules.Validate() {
+		add("rules: %v", err)
+	}
+
 	seen := map[string]plugin.Kind{}
 	for _, comp := range c.Components() {
 		where := comp.Kind.Section() + "." + comp.Name

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -254,7 +255,12 @@ sinks:
 	resp.Body.Close()
 	for _, want := range []string{
 		`vigil_records_consumed_total{app="normalize",topic="vigil.raw.cloudtrail"} 1`,
-		`vigil_records_produced_total{app="detect",topic="vigil.alerts"} 1`,
+		// Root credentials, and a console login without MFA.
+		`vigil_records_produced_total{app="detect",topic="vigil.alerts"} 2`,
+		// The login, for the correlation of failed and successful logins.
+		`vigil_records_produced_total{app="detect",topic="vigil.matches"} 1`,
+		`vigil_rules_loaded{app="detect",kind="detection"} 59`,
+		`vigil_rules_loaded{app="correlate",kind="correlation"} 4`,
 		`vigil_source_records_total{app="files",topic="vigil.raw.cloudtrail"} 1`,
 	} {
 		if !bytes.Contains(metrics, []byte(want)) {
@@ -268,7 +274,7 @@ sinks:
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("vigil run after SIGTERM: %v\n%s", err, stderr)
 	}
-	for _, app := range []string{"normalize", "detect", "console"} {
+	for _, app := range []string{"normalize", "detect", "correlate", "console"} {
 		if !strings.Contains(stderr.String(), `"msg":"component stopped","app":"`+app+`"`) {
 			t.Errorf("%s did not stop cleanly:\n%s", app, stderr)
 		}
@@ -286,20 +292,39 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("vigil demo: %v\n%s", err, stderr.String())
 	}
 	if n := strings.Count(stdout.String(), "AWS Root Credentials"); n != 11 {
-		t.Errorf("demo printed %d alerts, want 11:\n%s", n, stdout.String())
+		t.Errorf("demo printed %d root credential alerts, want 11:\n%s", n, stdout.String())
+	}
+	// The scenario's attack, as the correlation rules see it.
+	for _, want := range []string{
+		"HIGH      AWS Console Login After a Failed One From the Same Address  sourceIPAddress=203.0.113.77 window=08:57:41..09:12:41 events=2",
+		"HIGH      AWS Principal Denied Many Different Actions  userIdentity.arn=arn:aws:iam::111122223333:user/backup-admin window=09:14:40..09:24:40 events=3 value=3 (eventName)",
+		"CRITICAL  AWS CloudTrail and VPC Flow Logs Disabled by One Principal  userIdentity.arn=arn:aws:iam::111122223333:user/backup-admin window=08:53:30..09:23:30 events=2",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("demo did not print %q:\n%s", want, stdout.String())
+		}
+	}
+	// The demo's filter keeps the staff's bucket listings quiet; the
+	// intruder's is left. Rules that only feed correlations say nothing.
+	if n := strings.Count(stdout.String(), "Potential Bucket Enumeration on AWS"); n != 1 {
+		t.Errorf("demo printed %d bucket enumeration alerts, want the intruder's only:\n%s", n, stdout.String())
+	}
+	if strings.Contains(stdout.String(), "INFORMATIONAL") {
+		t.Errorf("a rule that only feeds correlations raised alerts:\n%s", stdout.String())
 	}
 	if n := strings.Count(stdout.String(), "DEAD-LETTER"); n != 6 {
 		t.Errorf("demo printed %d dead letters, want 6:\n%s", n, stdout.String())
 	}
-	if !strings.Contains(stderr.String(), "11 alerts") {
-		t.Errorf("summary:\n%s", stderr.String())
+	m := regexp.MustCompile(`detect +(\d+) alerts, (\d+) matches`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("summary:\n%s", stderr.String())
 	}
 	alerts, err := os.ReadFile(filepath.Join(out, "alerts.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := bytes.Count(alerts, []byte("\n")); n != 11 {
-		t.Errorf("alerts.jsonl has %d lines, want 11", n)
+	if n := bytes.Count(alerts, []byte("\n")); strconv.Itoa(n) != m[1] || n != strings.Count(stdout.String(), "\n")-6 {
+		t.Errorf("alerts.jsonl has %d lines; the summary says %s alerts; the terminal shows %d", n, m[1], strings.Count(stdout.String(), "\n")-6)
 	}
 	events, err := os.ReadFile(filepath.Join(out, "events.jsonl"))
 	if err != nil {

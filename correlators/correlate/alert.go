@@ -36,7 +36,7 @@ var levels = map[string]bool{"informational": true, "low": true, "medium": true,
 // and passes it on to the correlations that reference this one.
 func (p *Processor) fire(c *streams.Context, cr *corr, key []byte, f firing) error {
 	_, group := parseKey(key)
-	a := newAlert(cr, group, string(key[len(cr.id):]), f)
+	a := newAlert(cr, group, string(key[fpLen+len(cr.id):]), f)
 	if cr.alert {
 		b, err := json.Marshal(a)
 		if err != nil {

@@ -1,23 +1,19 @@
 package correlate
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	"github.com/vigilsec/vigil/correlators/sigma"
-	"github.com/vigilsec/vigil/correlators/sigma/ast"
+	"github.com/vigilsec/vigil/correlators/ruleset"
 	"github.com/vigilsec/vigil/plugin"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/topics"
 )
 
-// Config configures the correlate app.
+// Config configures the correlate app. Its rules are the correlation
+// rules of the config's rules section, which the detect app shares.
 type Config struct {
-	// Rules are Sigma rule files and directories (searched recursively
-	// for *.yml and *.yaml). The correlation rules among them run; the
-	// detection rules they hold are there for references by name, and
-	// are the detect app's to evaluate. Default: none.
-	Rules []string `yaml:"rules"`
 	// Grace is how late a match may arrive, behind the stream time of its
 	// partition, and still count; windows evaluated at their end (see the
 	// package documentation) are evaluated this long after it. Default 5m.
@@ -35,8 +31,7 @@ func DefaultConfig() *Config {
 	return &Config{Grace: 5 * time.Minute, IdleTimeout: time.Minute}
 }
 
-// Validate implements plugin.Validator. It loads the rules and reports the
-// errors in them.
+// Validate implements plugin.Validator.
 func (c *Config) Validate() []error {
 	var errs []error
 	if c.Grace < 0 {
@@ -50,31 +45,7 @@ func (c *Config) Validate() []error {
 			errs = append(errs, err)
 		}
 	}
-	if len(c.Rules) > 0 {
-		rules, problems, _, err := sigma.Lint(c.Rules...)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("rules: %w", err))
-		}
-		for _, p := range problems {
-			if p.Severity == ast.Error {
-				errs = append(errs, fmt.Errorf("rules: %s", p))
-			}
-		}
-		if _, err := compile(sigma.Usable(rules, problems)); err != nil {
-			errs = append(errs, fmt.Errorf("rules: %w", err))
-		}
-	}
 	return errs
-}
-
-// LoadRules reads the Sigma rules in paths (files and directories) and
-// returns the ones without errors, with every problem found.
-func LoadRules(paths ...string) ([]*ast.Rule, []ast.Problem, error) {
-	rules, problems, _, err := sigma.Lint(paths...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sigma.Usable(rules, problems), problems, nil
 }
 
 func init() {
@@ -89,29 +60,25 @@ func init() {
 
 type app struct {
 	*streams.Runner
+	w    *ruleset.Watcher
 	decl []topics.Spec
 }
 
 func (a *app) Topics() []topics.Spec { return a.decl }
 
+// Run runs the app and watches its rules.
+func (a *app) Run(ctx context.Context) error {
+	go func() { _ = a.w.Run(ctx) }()
+	return a.Runner.Run(ctx)
+}
+
 func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	c := cfg.(*Config)
-	var rules []*ast.Rule
-	if len(c.Rules) > 0 {
-		var problems []ast.Problem
-		var err error
-		if rules, problems, err = LoadRules(c.Rules...); err != nil {
-			return nil, err
-		}
-		for _, p := range problems {
-			if p.Severity == ast.Error {
-				d.Logger.Error("rule not loaded", "problem", p.String())
-			} else {
-				d.Logger.Warn("rule problem", "problem", p.String())
-			}
-		}
+	w, err := ruleset.NewWatcher(d.Rules, d.Logger, d.Registerer)
+	if err != nil {
+		return nil, err
 	}
-	p, err := NewProcessor(rules, Options{
+	p, err := NewProcessor(w.Current().Rules, Options{
 		Alerts:     d.Topics.Alerts(),
 		Matches:    d.Topics.Matches(),
 		Grace:      c.Grace,
@@ -121,9 +88,14 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(p.byID) == 0 {
-		d.Logger.Info("no correlation rules configured (rules): every match goes to the dead-letter topic")
+	if len(p.Correlations()) == 0 {
+		d.Logger.Info("no correlation rules loaded: matches go to the dead-letter topic until some are")
 	}
+	w.Subscribe(func(s *ruleset.Set) {
+		if err := p.Swap(s.Rules); err != nil {
+			d.Logger.Error("correlation rules not swapped in; the previous ones keep running", "err", err)
+		}
+	})
 	g := d.Guarantee
 	if c.Guarantee != "" {
 		g, _ = streams.ParseGuarantee(c.Guarantee)
@@ -146,5 +118,5 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 		{Name: d.Topics.DLQ(), Partitions: d.Partitions},
 		{Name: d.Topics.Late(), Partitions: d.Partitions},
 	}
-	return &app{Runner: r, decl: decl}, nil
+	return &app{Runner: r, w: w, decl: decl}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/vigilsec/vigil/correlators/ruleset"
 	"github.com/vigilsec/vigil/plugin"
 	"github.com/vigilsec/vigil/state"
 	"github.com/vigilsec/vigil/streams"
@@ -28,7 +29,6 @@ func TestApp(t *testing.T) {
 	if cfg.Grace != 5*time.Minute || cfg.IdleTimeout != time.Minute {
 		t.Errorf("defaults: grace %s, idle timeout %s", cfg.Grace, cfg.IdleTimeout)
 	}
-	cfg.Rules = []string{"testdata/spec/example_16.yml"}
 	cfg.IdleTimeout = 0
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatalf("config: %v", errs)
@@ -37,6 +37,7 @@ func TestApp(t *testing.T) {
 	comp, err := spec.New(cfg, plugin.Deps{
 		Name: "correlate", Kafka: []kgo.Opt{kgo.SeedBrokers(w.brokers...)}, Topics: w.names, Partitions: 2,
 		InstanceID: "0", Logger: slog.New(slog.DiscardHandler), State: state.Options{Dir: t.TempDir()}, Observer: w.obs,
+		Rules: ruleset.Config{Paths: []string{"testdata/spec/example_16.yml"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -119,20 +120,27 @@ correlation:
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		name string
-		cfg  Config
-		want []string
+		name  string
+		cfg   Config
+		want  []string
+		rules []string
 	}{
-		{"defaults", *DefaultConfig(), nil},
-		{"rules", Config{Rules: []string{"testdata/spec"}}, []string{
+		{"defaults", *DefaultConfig(), nil, nil},
+		{"rules", Config{}, []string{
 			// The fragments and incomplete examples are reported.
 			"example_01.yml", "example_02.yml", `no "timespan"`,
-		}},
-		{"durations and guarantee", Config{Grace: -time.Second, IdleTimeout: -time.Second, Guarantee: "twice"}, []string{"grace", "idle_timeout", "twice"}},
-		{"missing path", Config{Rules: []string{filepath.Join(dir, "none")}}, []string{"none"}},
-		{"cycle", Config{Rules: []string{cyclic}}, []string{"cycle"}},
+		}, []string{"testdata/spec"}},
+		{"durations and guarantee", Config{Grace: -time.Second, IdleTimeout: -time.Second, Guarantee: "twice"}, []string{"grace", "idle_timeout", "twice"}, nil},
+		{"missing path", Config{}, []string{"none"}, []string{filepath.Join(dir, "none")}},
+		{"cycle", Config{}, []string{"cycle"}, []string{cyclic}},
 	} {
 		errs := c.cfg.Validate()
+		if c.rules != nil {
+			// The rules are the config's rules section's, shared with
+			// the detect app.
+			rs := ruleset.Config{Paths: c.rules}
+			errs = append(errs, rs.Validate()...)
+		}
 		var all []string
 		for _, e := range errs {
 			all = append(all, e.Error())

@@ -96,6 +96,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,11 +147,18 @@ type Options struct {
 // and keeps all its state in the stores Stores describes, so one value
 // serves every task, concurrently.
 type Processor struct {
-	o         Options
-	byID      map[string]*corr
+	o       Options
+	rules   atomic.Pointer[map[string]*corr]
+	ignored *prometheus.CounterVec
+	// retention is how long matches are kept, fixed when the app starts
+	// (it is the window store's): the longest timespan plus grace, and at
+	// least a day, so that rules reloaded later may have longer windows.
 	retention time.Duration
-	ignored   *prometheus.CounterVec
 }
+
+// minRetention is the least time matches are kept, whatever the rules'
+// timespans when the app starts.
+const minRetention = 24 * time.Hour
 
 // NewProcessor compiles the correlation rules among rules (other kinds are
 // ignored) into a processor. It reports every problem with the rules at
@@ -172,15 +180,10 @@ func NewProcessor(rules []*ast.Rule, o Options) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	var longest time.Duration
-	for _, c := range byID {
-		longest = max(longest, time.Duration(c.ts)*time.Millisecond)
-	}
 	p := &Processor{
-		o:    o,
-		byID: byID,
+		o: o,
 		// A minute beyond what any window needs, against rounding.
-		retention: longest + o.Grace + time.Minute,
+		retention: max(longest(byID), minRetention) + o.Grace + time.Minute,
 		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_correlate_matches_ignored_total",
 			Help: "Matches that took no part in a correlation, by reason: no_value, not_a_number, spent (their window already fired), duplicate. Counted per processing attempt.",
@@ -195,14 +198,43 @@ func NewProcessor(rules []*ast.Rule, o Options) (*Processor, error) {
 			p.ignored = are.ExistingCollector.(*prometheus.CounterVec)
 		}
 	}
+	p.rules.Store(&byID)
 	return p, nil
 }
+
+func longest(byID map[string]*corr) time.Duration {
+	var d time.Duration
+	for _, c := range byID {
+		d = max(d, time.Duration(c.ts)*time.Millisecond)
+	}
+	return d
+}
+
+// Swap compiles the correlation rules among rules and runs them from the
+// next record on. The state of a correlation whose definition (its
+// correlation section) is unchanged carries on; a changed one starts
+// afresh, its old state left to expire. On error the rules in force stay.
+func (p *Processor) Swap(rules []*ast.Rule) error {
+	byID, err := compile(rules)
+	if err != nil {
+		return err
+	}
+	if need := longest(byID) + p.o.Grace; need > p.retention {
+		p.o.Logger.Warn("a reloaded correlation's timespan is longer than the matches are kept since the app started; restart the app for it to see whole windows",
+			"needed", need, "kept", p.retention)
+	}
+	p.rules.Store(&byID)
+	return nil
+}
+
+func (p *Processor) byID() map[string]*corr { return *p.rules.Load() }
 
 // Correlations returns the ids of the correlations the processor runs,
 // sorted.
 func (p *Processor) Correlations() []string {
-	ids := make([]string, 0, len(p.byID))
-	for id := range p.byID {
+	byID := p.byID()
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -248,7 +280,7 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 	if err := json.Unmarshal(r.Value, &m); err != nil {
 		return fmt.Errorf("decode match: %w", err)
 	}
-	cr := p.byID[m.Correlation]
+	cr := p.byID()[m.Correlation]
 	if cr == nil {
 		return fmt.Errorf("no correlation rule %q is loaded", m.Correlation)
 	}
@@ -281,7 +313,7 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 		// Stable across replays: the match's place in its topic.
 		e.id = r.Topic + "/" + strconv.Itoa(int(r.Partition)) + "@" + strconv.FormatInt(r.Offset, 10)
 	}
-	key := m.Key()
+	key := append(cr.fp[:len(cr.fp):len(cr.fp)], m.Key()...)
 	st := c.StreamTime().UnixMilli()
 	if cr.sliding {
 		return p.slide(c, cr, key, &e, st)
@@ -527,8 +559,7 @@ func (p *Processor) OnTimer(c *streams.Context, t streams.Timer) error {
 // expireHead deletes a group's head once no new match can share a window
 // with its matches, or sets the timer again for its newer anchor.
 func (p *Processor) expireHead(c *streams.Context, key []byte, at int64) error {
-	id, _ := parseKey(key)
-	cr := p.byID[id]
+	cr := p.corrOf(key)
 	kv := c.KV(storeHeads)
 	if cr == nil {
 		return kv.Delete(key)
@@ -551,8 +582,7 @@ func (p *Processor) expireHead(c *streams.Context, key []byte, at int64) error {
 // close evaluates a tumbling window once it has closed, at the time its
 // timer was due: its end plus grace.
 func (p *Processor) close(c *streams.Context, start int64, key []byte, at int64) error {
-	id, _ := parseKey(key)
-	cr := p.byID[id]
+	cr := p.corrOf(key)
 	if cr == nil {
 		return nil
 	}
@@ -629,9 +659,25 @@ func (p *Processor) OnStreamTime(c *streams.Context, st time.Time) error {
 	return c.Window(storeMatches).Expire(st.Add(-p.retention))
 }
 
-// parseKey splits a match key into the correlation id and the group.
+// corrOf returns the correlation whose state key is key, or nil if it is
+// no longer loaded or its definition has changed since the state was
+// written.
+func (p *Processor) corrOf(key []byte) *corr {
+	id, _ := parseKey(key)
+	cr := p.byID()[id]
+	if cr == nil || len(key) < fpLen || string(key[:fpLen]) != string(cr.fp[:]) {
+		return nil
+	}
+	return cr
+}
+
+// parseKey splits a state key (the correlation's fingerprint, then the
+// match key) into the correlation id and the group.
 func parseKey(key []byte) (string, map[string]string) {
-	parts := strings.Split(string(key), "\x00")
+	if len(key) < fpLen {
+		return "", nil
+	}
+	parts := strings.Split(string(key[fpLen:]), "\x00")
 	group := make(map[string]string, len(parts)-1)
 	for _, kv := range parts[1:] {
 		k, v, _ := strings.Cut(kv, "=")

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -102,6 +103,34 @@ type corr struct {
 	// alert is false for a correlation that a correlation references
 	// without generate: only the outer one raises an alert.
 	alert bool
+	// fp is the fingerprint of the definition, which prefixes the keys of
+	// the correlation's state: a reload that changes the definition
+	// starts it afresh.
+	fp [fpLen]byte
+}
+
+// fpLen is the length of a definition's fingerprint.
+const fpLen = 8
+
+// fingerprint digests what a correlation's state depends on: its
+// correlation section (not its title, level or other metadata).
+func fingerprint(c *ast.Correlation) [fpLen]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%q\x00%q\x00%d\x00", c.Type, c.Rules, c.GroupBy, c.Timespan)
+	if c.Condition != nil {
+		fmt.Fprintf(h, "%s\x00%v\x00", c.Condition.Field, c.Condition.Tests)
+	}
+	aliases := make([]string, 0, len(c.Aliases))
+	for a, m := range c.Aliases {
+		for r, f := range m {
+			aliases = append(aliases, a+"\x00"+r+"\x00"+f)
+		}
+	}
+	sort.Strings(aliases)
+	fmt.Fprintf(h, "%q\x00%v", aliases, c.Generate)
+	var fp [fpLen]byte
+	copy(fp[:], h.Sum(nil))
+	return fp
 }
 
 // ruleIndex returns the position in the correlation's rules of the rule
@@ -223,7 +252,7 @@ func compileOne(r *ast.Rule) (*corr, []string) {
 		return nil, []string{"no correlation section"}
 	}
 	var probs []string
-	c := &corr{rule: r, id: CorrelationID(r), typ: cs.Type, refs: cs.Rules, ts: cs.Timespan.Milliseconds(), groupBy: cs.GroupBy}
+	c := &corr{rule: r, id: CorrelationID(r), typ: cs.Type, refs: cs.Rules, ts: cs.Timespan.Milliseconds(), groupBy: cs.GroupBy, fp: fingerprint(cs)}
 	if c.id == "" {
 		probs = append(probs, "needs an id, a name or a title")
 	}

@@ -178,13 +178,46 @@ func TestEvidenceIsBounded(t *testing.T) {
 }
 
 func TestParseKey(t *testing.T) {
+	// State keys are the definition's fingerprint and the match key.
+	fp := fingerprint(&ast.Correlation{Type: ast.EventCount, Rules: []string{"r"}, Timespan: time.Minute})
+	stateKey := func(m *Match) []byte { return append(fp[:], m.Key()...) }
 	m := &Match{Correlation: "corr", Group: map[string]string{"b": "2=two", "a": ""}}
-	id, group := parseKey(m.Key())
+	id, group := parseKey(stateKey(m))
 	if id != "corr" || !reflect.DeepEqual(group, m.Group) {
-		t.Errorf("parseKey(%q) = %q %v", m.Key(), id, group)
+		t.Errorf("parseKey(%q) = %q %v", stateKey(m), id, group)
 	}
-	if id, group := parseKey((&Match{Correlation: "c"}).Key()); id != "c" || len(group) != 0 {
+	if id, group := parseKey(stateKey(&Match{Correlation: "c"})); id != "c" || len(group) != 0 {
 		t.Errorf("no group: %q %v", id, group)
+	}
+	if id, _ := parseKey([]byte("short")); id != "" {
+		t.Errorf("a key shorter than a fingerprint: id %q", id)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	base := func() *ast.Correlation {
+		return &ast.Correlation{Type: ast.EventCount, Rules: []string{"r"}, GroupBy: []string{"u"}, Timespan: time.Minute,
+			Condition: &ast.CorrCondition{Tests: []ast.CmpTest{{Op: "gte", Value: 3}}}}
+	}
+	fp := fingerprint(base())
+	if fingerprint(base()) != fp {
+		t.Fatal("the fingerprint of one definition differs")
+	}
+	for name, change := range map[string]func(*ast.Correlation){
+		"type":      func(c *ast.Correlation) { c.Type = ast.ValueCount },
+		"rules":     func(c *ast.Correlation) { c.Rules = []string{"r", "s"} },
+		"group-by":  func(c *ast.Correlation) { c.GroupBy = nil },
+		"timespan":  func(c *ast.Correlation) { c.Timespan = time.Hour },
+		"condition": func(c *ast.Correlation) { c.Condition.Tests[0].Value = 4 },
+		"field":     func(c *ast.Correlation) { c.Condition.Field = "x" },
+		"aliases":   func(c *ast.Correlation) { c.Aliases = map[string]map[string]string{"u": {"r": "x"}} },
+		"generate":  func(c *ast.Correlation) { c.Generate = true },
+	} {
+		c := base()
+		change(c)
+		if fingerprint(c) == fp {
+			t.Errorf("changing %s leaves the fingerprint", name)
+		}
 	}
 }
 

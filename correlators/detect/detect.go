@@ -1,21 +1,37 @@
-// Package detect is the stream app that evaluates detection rules on every
-// normalized event and writes an alert to vigil.alerts for each match.
+// Package detect is the stream app that evaluates Sigma detection rules on
+// every normalized event. A match raises an alert on vigil.alerts, and,
+// for each correlation rule that references the rule, a match record on
+// vigil.matches for the correlate app: keyed by the correlation and its
+// group-by values, carrying the value the correlation aggregates.
 //
-// Rules are registered Go values for now; the Sigma engine plugs in behind
-// the same Rule interface.
+// The rules come from the rules section of the config (package
+// ruleset): the built-in SigmaHQ and vigil rules and a team's own, routed
+// to datasets by their logsource. They reload on change or SIGHUP
+// without a restart; each record is evaluated against one version of the
+// rules.
+//
+// As the Sigma correlation specification says, a rule that a correlation
+// references raises no alert of its own, unless some correlation that
+// references it says generate: true.
 package detect
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/vigilsec/vigil/correlators/correlate"
+	"github.com/vigilsec/vigil/correlators/ruleset"
+	"github.com/vigilsec/vigil/correlators/sigma/ast"
+	"github.com/vigilsec/vigil/correlators/sigma/engine"
 	"github.com/vigilsec/vigil/ecs"
 	"github.com/vigilsec/vigil/plugin"
+	"github.com/vigilsec/vigil/rules"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/topics"
 )
@@ -31,56 +47,42 @@ type RuleInfo struct {
 	Author     []string
 	// Tags are ATT&CK and other tags, as in Sigma ("attack.t1078.004").
 	Tags []string
-	// License names the rule's licence when it is not vigil's own.
+	// License names the rule's licence.
 	License string
-	// Datasets are the event datasets the rule applies to
-	// ("aws.cloudtrail").
-	Datasets []string
 }
 
-// Rule is a detection rule over single events.
-type Rule interface {
-	Info() RuleInfo
-	// Match reports whether ev matches. It is called from one goroutine at
-	// a time per app instance and must not keep ev.
-	Match(ev *ecs.Event) bool
-}
-
-var (
-	mu    sync.RWMutex
-	rules = map[string]Rule{}
-)
-
-// RegisterRule adds a built-in rule. It panics on a duplicate id.
-func RegisterRule(r Rule) {
-	mu.Lock()
-	defer mu.Unlock()
-	id := r.Info().ID
-	if _, dup := rules[id]; dup {
-		panic("detect: rule registered twice: " + id)
+// Info returns the alert information of a Sigma rule.
+func Info(r *ast.Rule) RuleInfo {
+	ri := RuleInfo{
+		ID:          correlate.CorrelationID(r),
+		Title:       r.Title,
+		Description: strings.TrimSpace(r.Description),
+		Level:       r.Level,
+		References:  r.References,
+		Tags:        r.Tags,
+		License:     r.License,
 	}
-	rules[id] = r
-}
-
-// Rules returns the built-in rules sorted by id.
-func Rules() []Rule {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]Rule, 0, len(rules))
-	for _, r := range rules {
-		out = append(out, r)
+	if ri.Level == "" {
+		ri.Level = "medium"
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Info().ID < out[j].Info().ID })
-	return out
+	if r.Author != "" {
+		for _, a := range strings.Split(r.Author, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				ri.Author = append(ri.Author, a)
+			}
+		}
+	}
+	if ri.License == "" && strings.HasPrefix(r.Pos.File, rules.Prefix+"sigmahq/") {
+		ri.License = "DRL-1.1"
+	}
+	return ri
 }
 
 // Config configures the detect app.
 type Config struct {
-	// Datasets are the event topics to consume, by dataset. Default
-	// ["cloudtrail"].
+	// Datasets are the event topics to consume, by dataset. Default: the
+	// datasets the rules run on (rules.logsources), when the app starts.
 	Datasets []string `yaml:"datasets"`
-	// Disable lists rule ids to switch off. Default: none.
-	Disable []string `yaml:"disable"`
 	// Guarantee overrides kafka.guarantee for this app.
 	Guarantee string `yaml:"guarantee"`
 }
@@ -88,21 +90,9 @@ type Config struct {
 // Validate implements plugin.Validator.
 func (c *Config) Validate() []error {
 	var errs []error
-	if len(c.Datasets) == 0 {
-		errs = append(errs, fmt.Errorf("datasets must not be empty"))
-	}
 	for _, d := range c.Datasets {
 		if err := topics.ValidName(d); err != nil {
 			errs = append(errs, fmt.Errorf("datasets: %w", err))
-		}
-	}
-	known := map[string]bool{}
-	for _, r := range Rules() {
-		known[r.Info().ID] = true
-	}
-	for _, id := range c.Disable {
-		if !known[id] {
-			errs = append(errs, fmt.Errorf("disable: no rule with id %q", id))
 		}
 	}
 	if c.Guarantee != "" {
@@ -117,35 +107,62 @@ func init() {
 	plugin.Register(plugin.Spec{
 		Kind:    plugin.App,
 		Name:    "detect",
-		Summary: "evaluates detection rules on every event, writing alerts to vigil.alerts",
-		Config:  func() any { return &Config{Datasets: []string{"cloudtrail"}} },
+		Summary: "evaluates Sigma detection rules on every event, writing alerts to vigil.alerts and matches for correlations to vigil.matches",
+		Config:  func() any { return &Config{} },
 		New:     newApp,
 	})
 }
 
 type app struct {
 	*streams.Runner
+	w    *ruleset.Watcher
 	decl []topics.Spec
 }
 
 func (a *app) Topics() []topics.Spec { return a.decl }
 
+// Run runs the app and watches its rules.
+func (a *app) Run(ctx context.Context) error {
+	go func() { _ = a.w.Run(ctx) }()
+	return a.Runner.Run(ctx)
+}
+
 func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	c := cfg.(*Config)
-	disabled := map[string]bool{}
-	for _, id := range c.Disable {
-		disabled[id] = true
+	w, err := ruleset.NewWatcher(d.Rules, d.Logger, d.Registerer)
+	if err != nil {
+		return nil, err
 	}
-	var active []Rule
-	for _, r := range Rules() {
-		if !disabled[r.Info().ID] {
-			active = append(active, r)
+	set := w.Current()
+	datasets := c.Datasets
+	if len(datasets) == 0 {
+		datasets = set.Datasets()
+	}
+	if len(datasets) == 0 {
+		return nil, fmt.Errorf("no rule runs on any dataset: check rules.logsources")
+	}
+	p, err := NewProcessor(set, Options{Alerts: d.Topics.Alerts(), Matches: d.Topics.Matches(), Names: d.Topics, Registerer: d.Registerer})
+	if err != nil {
+		return nil, err
+	}
+	w.Subscribe(func(s *ruleset.Set) {
+		if err := p.Swap(s); err != nil {
+			d.Logger.Error("rules not swapped in", "err", err)
+			return
 		}
-	}
-	p := NewProcessor(d.Topics.Alerts(), active)
+		for _, ds := range s.Datasets() {
+			if !contains(datasets, ds) {
+				d.Logger.Warn("rules run on a dataset this app does not consume; restart it (or list the dataset in datasets)", "dataset", ds)
+			}
+		}
+	})
 	var inputs []string
-	decl := []topics.Spec{{Name: d.Topics.Alerts(), Partitions: d.Partitions}, {Name: d.Topics.DLQ(), Partitions: d.Partitions}}
-	for _, ds := range c.Datasets {
+	decl := []topics.Spec{
+		{Name: d.Topics.Alerts(), Partitions: d.Partitions},
+		{Name: d.Topics.Matches(), Partitions: d.Partitions},
+		{Name: d.Topics.DLQ(), Partitions: d.Partitions},
+	}
+	for _, ds := range datasets {
 		inputs = append(inputs, d.Topics.Events(ds))
 		decl = append(decl, topics.Spec{Name: d.Topics.Events(ds), Partitions: d.Partitions})
 	}
@@ -157,45 +174,229 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{Runner: r, decl: decl}, nil
+	return &app{Runner: r, w: w, decl: decl}, nil
 }
 
-// Processor evaluates rules on ECS events.
-type Processor struct {
-	alerts    string
-	byDataset map[string][]Rule
-}
-
-// NewProcessor returns a processor that writes alerts of the given rules to
-// the alerts topic.
-func NewProcessor(alertsTopic string, rs []Rule) *Processor {
-	p := &Processor{alerts: alertsTopic, byDataset: map[string][]Rule{}}
-	for _, r := range rs {
-		for _, ds := range r.Info().Datasets {
-			p.byDataset[ds] = append(p.byDataset[ds], r)
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
 		}
 	}
-	return p
+	return false
+}
+
+// Options configure a Processor.
+type Options struct {
+	// Alerts and Matches are the topics alerts and matches are written
+	// to. Defaults vigil.alerts and vigil.matches.
+	Alerts, Matches string
+	// Names resolves event topics to datasets. Default: topics.Names{}.
+	Names topics.Names
+	// Registerer registers the processor's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Processor evaluates Sigma rules on ECS events. It is safe for concurrent
+// use; Swap replaces its rules between records.
+type Processor struct {
+	o       Options
+	cur     atomic.Pointer[compiled]
+	alerts  *prometheus.CounterVec
+	matches prometheus.Counter
+}
+
+// compiled is one version of the rules, ready to evaluate.
+type compiled struct {
+	byTopic   map[string]*datasetRules
+	byDataset map[string]*datasetRules
+}
+
+type datasetRules struct {
+	set   *engine.Set
+	rules []outRule // by index in set
+}
+
+// outRule is what a matching rule produces.
+type outRule struct {
+	info   RuleInfo
+	alert  bool // raise an alert of its own
+	routes []route
+}
+
+type route struct {
+	corr  string
+	group []groupField
+	value *engine.Field
+}
+
+type groupField struct {
+	name  string
+	field *engine.Field
+}
+
+// NewProcessor returns a processor over the rules of set.
+func NewProcessor(set *ruleset.Set, o Options) (*Processor, error) {
+	if o.Alerts == "" {
+		o.Alerts = "vigil.alerts"
+	}
+	if o.Matches == "" {
+		o.Matches = "vigil.matches"
+	}
+	p := &Processor{
+		o: o,
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_detect_alerts_total",
+			Help: "Alerts raised by detection rules, by rule level.",
+		}, []string{"level"}),
+		matches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_detect_matches_total",
+			Help: "Match records written to vigil.matches for correlation rules.",
+		}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{p.alerts, p.matches} {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := p.Swap(set); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Swap makes the processor evaluate the rules of set from the next record
+// on.
+func (p *Processor) Swap(set *ruleset.Set) error {
+	routes := correlate.Routes(set.Rules)
+	// A referenced rule alerts only if some correlation referencing it
+	// says generate.
+	generate := map[string]bool{}
+	referenced := map[string]bool{}
+	for _, r := range set.Rules {
+		if r.Kind != ast.KindCorrelation || r.Correlation == nil {
+			continue
+		}
+		for _, ref := range r.Correlation.Rules {
+			referenced[ref] = true
+			if r.Correlation.Generate {
+				generate[ref] = true
+			}
+		}
+	}
+	c := &compiled{byTopic: map[string]*datasetRules{}, byDataset: map[string]*datasetRules{}}
+	for _, ds := range set.Datasets() {
+		es := set.Detection(ds)
+		dr := &datasetRules{set: es, rules: make([]outRule, es.Len())}
+		for i, er := range es.Rules() {
+			r := er.AST
+			o := outRule{info: Info(r), alert: true}
+			if referenced[r.ID] || referenced[r.Name] {
+				o.alert = generate[r.ID] || generate[r.Name]
+			}
+			var rts []correlate.Route
+			for _, k := range []string{r.ID, r.Name} {
+				if k != "" {
+					rts = append(rts, routes[k]...)
+				}
+			}
+			for _, rt := range rts {
+				ro := route{corr: rt.Correlation}
+				for name, field := range rt.Group {
+					ro.group = append(ro.group, groupField{name: name, field: engine.NewField(field)})
+				}
+				if rt.ValueField != "" {
+					ro.value = engine.NewField(rt.ValueField)
+				}
+				o.routes = append(o.routes, ro)
+			}
+			dr.rules[i] = o
+		}
+		c.byTopic[p.o.Names.Events(ds)] = dr
+		c.byDataset[ds] = dr
+	}
+	p.cur.Store(c)
+	return nil
 }
 
 // Process implements streams.Processor.
 func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
+	dr := p.cur.Load().byTopic[r.Topic]
+	if dr == nil {
+		return nil
+	}
 	var ev ecs.Event
 	if err := json.Unmarshal(r.Value, &ev); err != nil {
 		return fmt.Errorf("decode ECS event: %w", err)
 	}
-	for _, rule := range p.byDataset[ev.Event.Dataset] {
-		if !rule.Match(&ev) {
-			continue
-		}
-		a := NewAlert(rule.Info(), &ev, streams.Origin(r))
+	alerts, matches := dr.evaluate(&ev, streams.Origin(r))
+	for _, a := range alerts {
 		b, err := json.Marshal(a)
 		if err != nil {
 			return fmt.Errorf("encode alert: %w", err)
 		}
-		c.EmitRecord(&kgo.Record{Topic: p.alerts, Key: []byte(a.Event.ID), Value: b, Headers: streams.Provenance(r), Timestamp: a.Timestamp})
+		c.EmitRecord(&kgo.Record{Topic: p.o.Alerts, Key: []byte(a.Event.ID), Value: b, Headers: streams.Provenance(r), Timestamp: a.Timestamp})
+		p.alerts.WithLabelValues(a.Vigil.Level).Inc()
+	}
+	for _, m := range matches {
+		rec, err := correlate.NewRecord(p.o.Matches, m)
+		if err != nil {
+			return fmt.Errorf("encode match: %w", err)
+		}
+		rec.Headers = streams.Provenance(r)
+		c.EmitRecord(rec)
+		p.matches.Inc()
 	}
 	return nil
+}
+
+// Evaluate runs the rules of a dataset on one event, found at origin, and
+// returns the alerts and the correlation matches it makes, as Process
+// writes them.
+func (p *Processor) Evaluate(dataset string, ev *ecs.Event, origin string) ([]*ecs.Alert, []*correlate.Match) {
+	dr := p.cur.Load().byDataset[dataset]
+	if dr == nil {
+		return nil, nil
+	}
+	return dr.evaluate(ev, origin)
+}
+
+func (dr *datasetRules) evaluate(ev *ecs.Event, origin string) (alerts []*ecs.Alert, matches []*correlate.Match) {
+	e := engine.ECS(ev)
+	hits := dr.set.Match(e, nil)
+	var vals []string
+	for _, i := range hits {
+		o := &dr.rules[i]
+		if o.alert {
+			alerts = append(alerts, NewAlert(o.info, ev, origin))
+		}
+		for _, rt := range o.routes {
+			m := &correlate.Match{
+				Correlation: rt.corr,
+				Rule:        o.info.ID,
+				RuleName:    dr.set.Rule(i).AST.Name,
+				Group:       make(map[string]string, len(rt.group)),
+				Time:        ev.Timestamp,
+				EventID:     ev.Event.ID,
+				Dataset:     ev.Event.Dataset,
+				Origin:      origin,
+			}
+			for _, g := range rt.group {
+				vals = engine.Lookup(e, g.field, vals[:0])
+				m.Group[g.name] = strings.Join(vals, ",")
+			}
+			if rt.value != nil {
+				vals = engine.Lookup(e, rt.value, vals[:0])
+				if len(vals) > 0 {
+					m.Value, m.HasValue = vals[0], true
+				}
+			}
+			matches = append(matches, m)
+		}
+	}
+	return alerts, matches
 }
 
 // NewAlert builds the alert a detection rule raises for one event. Its id

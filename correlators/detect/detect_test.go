@@ -1,72 +1,209 @@
 package detect
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigilsec/vigil/correlators/correlate"
+	"github.com/vigilsec/vigil/correlators/normalize"
+	_ "github.com/vigilsec/vigil/correlators/normalize/cloudtrail"
+	"github.com/vigilsec/vigil/correlators/ruleset"
+	"github.com/vigilsec/vigil/correlators/sigma/ast"
 	"github.com/vigilsec/vigil/ecs"
 )
 
-func ctEvent(identity, eventType string) *ecs.Event {
-	return &ecs.Event{
-		Timestamp: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC),
-		Event:     ecs.EventMeta{ID: "ev-1", Kind: "event", Dataset: "aws.cloudtrail", Action: "ConsoleLogin", Outcome: "success"},
-		Cloud:     &ecs.Cloud{Account: &ecs.CloudAccount{ID: "111122223333"}},
-		Source:    &ecs.Endpoint{IP: "192.0.2.0", Address: "192.0.2.0"},
-		User:      &ecs.User{Name: "root"},
-		AWS:       &ecs.AWS{CloudTrail: &ecs.CloudTrail{EventType: eventType, UserIdentity: &ecs.UserIdentity{Type: identity}}},
+// decode normalizes a CloudTrail file as the pipeline would.
+func decode(t *testing.T, path string) []*ecs.Event {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec, _ := normalize.Lookup("cloudtrail")
+	var out []*ecs.Event
+	err = normalize.DecodeStream(f, path, dec, normalize.StreamOptions{}, func(r normalize.Result) {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.Origin, r.Err)
+		}
+		out = append(out, r.Event)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func load(t *testing.T, cfg ruleset.Config) *ruleset.Set {
+	t.Helper()
+	set, problems, err := ruleset.Load(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if p.Severity == ast.Error {
+			t.Fatalf("rules: %s", p)
+		}
+	}
+	return set
+}
+
+func titles(as []*ecs.Alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Rule.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestBuiltinRules runs the built-in rules on a real root console sign-in
+// without MFA (AWS documentation).
+func TestBuiltinRules(t *testing.T) {
+	p, err := NewProcessor(load(t, ruleset.DefaultConfig()), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := decode(t, "../../internal/demo/testdata/corpus/aws-cloudtrail-user-guide/cloudtrail-event-reference-aws-console-sign-in-events_block06.json")
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	alerts, matches := p.Evaluate("cloudtrail", evs[0], "root.json:1")
+	if got := titles(alerts); !slices.Equal(got, []string{"AWS Root Credentials", "AWS Successful Console Login Without MFA"}) {
+		t.Errorf("alerts %q", got)
+	}
+	for _, a := range alerts {
+		if a.Vigil.Kind != "detection" || a.Vigil.Evidence[0].Origin != "root.json:1" || a.Rule.License != "DRL-1.1" || len(a.Rule.Author) == 0 {
+			t.Errorf("alert %+v", a)
+		}
+	}
+	// The success feeds the correlation of failed and successful logins,
+	// and raises no alert of its own (it is informational and referenced
+	// without generate).
+	if len(matches) != 1 {
+		t.Fatalf("matches %+v, want one", matches)
+	}
+	m := matches[0]
+	if m.Correlation != "9a4e2d17-61b8-4c0f-b3d5-7e2a8c9f0b64" || m.Rule != "5d0b7f0e-2c3a-4f55-8a8e-6c1d9a2b4e31" || m.RuleName != "aws_console_login_success" ||
+		m.Group["sourceIPAddress"] != "192.0.2.0" || len(m.Group) != 1 || !m.Time.Equal(evs[0].Timestamp) || m.EventID != evs[0].Event.ID || m.Origin != "root.json:1" {
+		t.Errorf("match %+v", m)
+	}
+	if a, m := p.Evaluate("vpcflow", evs[0], "x"); a != nil || m != nil {
+		t.Error("rules ran on a dataset they do not map to")
 	}
 }
 
-func TestRootUsage(t *testing.T) {
-	r := rootUsage{}
-	cases := []struct {
-		ev   *ecs.Event
-		want bool
-	}{
-		{ctEvent("Root", "AwsConsoleSignIn"), true},
-		{ctEvent("Root", "AwsApiCall"), true},
-		{ctEvent("Root", "AwsServiceEvent"), false},
-		{ctEvent("IAMUser", "AwsConsoleSignIn"), false},
-		{ctEvent("AssumedRole", "AwsApiCall"), false},
-		{&ecs.Event{Event: ecs.EventMeta{Dataset: "aws.cloudtrail"}}, false},
+const rulesYAML = `title: Quiet
+id: 10000000-0000-4000-8000-000000000001
+name: quiet
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection: {eventName: ConsoleLogin}
+    condition: selection
+---
+title: Loud
+id: 10000000-0000-4000-8000-000000000002
+name: loud
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection: {eventName: ConsoleLogin}
+    condition: selection
+level: high
+---
+title: Alone
+id: 10000000-0000-4000-8000-000000000003
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection: {userIdentity.type: Root}
+    condition: selection
+---
+title: Over quiet
+id: 20000000-0000-4000-8000-000000000001
+correlation:
+    type: value_count
+    rules: [quiet]
+    group-by: [account, ip]
+    aliases:
+        ip:
+            quiet: sourceIPAddress
+    timespan: 1h
+    condition: {field: eventName, gte: 2}
+---
+title: Over loud
+id: 20000000-0000-4000-8000-000000000002
+correlation:
+    type: event_count
+    rules: [loud, 10000000-0000-4000-8000-000000000003]
+    group-by: [recipientAccountId]
+    timespan: 1h
+    condition: {gte: 2}
+    generate: true
+`
+
+// TestGenerateAndRoutes: a referenced rule alerts only with generate; each
+// correlation referencing a rule gets a match, its group read through the
+// aliases, its value from the condition's field.
+func TestGenerateAndRoutes(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(rulesYAML), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	for i, c := range cases {
-		if got := r.Match(c.ev); got != c.want {
-			t.Errorf("case %d: Match = %v, want %v", i, got, c.want)
+	p, err := NewProcessor(load(t, ruleset.Config{Paths: []string{dir}, Logsources: ruleset.DefaultLogsources}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := decode(t, "../../internal/demo/testdata/corpus/aws-cloudtrail-user-guide/cloudtrail-event-reference-aws-console-sign-in-events_block06.json")[0]
+	alerts, matches := p.Evaluate("cloudtrail", ev, "o")
+	if got := titles(alerts); !slices.Equal(got, []string{"Alone", "Loud"}) {
+		t.Errorf("alerts %q; want Loud (generate) and Alone (not referenced)", got)
+	}
+	got := map[string]*correlate.Match{}
+	for _, m := range matches {
+		got[m.Correlation+"/"+m.Rule] = m
+	}
+	q := got["20000000-0000-4000-8000-000000000001/10000000-0000-4000-8000-000000000001"]
+	if q == nil || q.Group["ip"] != "192.0.2.0" || q.Group["account"] != "" || !q.HasValue || q.Value != "ConsoleLogin" {
+		t.Errorf("match of quiet: %+v", q)
+	}
+	for _, rule := range []string{"10000000-0000-4000-8000-000000000002", "10000000-0000-4000-8000-000000000003"} {
+		m := got["20000000-0000-4000-8000-000000000002/"+rule]
+		if m == nil || m.Group["recipientAccountId"] != "111122223333" || m.HasValue {
+			t.Errorf("match of %s: %+v", rule, m)
 		}
+	}
+	if len(matches) != 3 {
+		t.Errorf("%d matches, want 3", len(matches))
+	}
+
+	// Swap: the rules of the next version apply from the next event on.
+	if err := p.Swap(load(t, ruleset.Config{Builtin: true, Logsources: ruleset.DefaultLogsources, Disable: []string{"aws_console_login_success", "aws_console_login_after_failure"}})); err != nil {
+		t.Fatal(err)
+	}
+	alerts, matches = p.Evaluate("cloudtrail", ev, "o")
+	if got := titles(alerts); !slices.Equal(got, []string{"AWS Root Credentials", "AWS Successful Console Login Without MFA"}) || len(matches) != 0 {
+		t.Errorf("after the swap: alerts %q, %d matches", got, len(matches))
+	}
+}
+
+func TestInfo(t *testing.T) {
+	ri := Info(&ast.Rule{Title: "T", Name: "n", Author: "Ann, Bob ,", Description: " d \n", Pos: ast.Pos{File: "builtin:sigmahq/x.yml"}})
+	if ri.ID != "n" || ri.Level != "medium" || !slices.Equal(ri.Author, []string{"Ann", "Bob"}) || ri.Description != "d" || ri.License != "DRL-1.1" {
+		t.Errorf("%+v", ri)
+	}
+	if ri := Info(&ast.Rule{Title: "T", ID: "i", Level: "low", License: "MIT", Pos: ast.Pos{File: "mine.yml"}}); ri.ID != "i" || ri.Level != "low" || ri.License != "MIT" {
+		t.Errorf("%+v", ri)
 	}
 }
 
 func TestNewAlert(t *testing.T) {
-	ev := ctEvent("Root", "AwsConsoleSignIn")
-	a := NewAlert(rootUsage{}.Info(), ev, "f.json:1")
-	b := NewAlert(rootUsage{}.Info(), ev, "elsewhere:9")
-	if a.Event.ID != b.Event.ID || len(a.Event.ID) != 32 {
-		t.Errorf("alert ids %q and %q: the same rule and event must give the same id", a.Event.ID, b.Event.ID)
-	}
-	ev2 := ctEvent("Root", "AwsConsoleSignIn")
-	ev2.Event.ID = "ev-2"
-	if NewAlert(rootUsage{}.Info(), ev2, "").Event.ID == a.Event.ID {
-		t.Error("different events gave the same alert id")
-	}
-	if a.Event.Severity != 47 || a.Vigil.Level != "medium" || a.Rule.License != "DRL-1.1" || a.Threat == nil {
-		t.Errorf("alert fields: %+v %+v", a.Event, a.Rule)
-	}
-	if want := "AWS Root Credentials: root called ConsoleLogin (success) from 192.0.2.0 in account 111122223333"; a.Message != want {
-		t.Errorf("message %q, want %q", a.Message, want)
-	}
-	if len(a.Vigil.Evidence) != 1 || a.Vigil.Evidence[0].Origin != "f.json:1" {
-		t.Errorf("evidence: %+v", a.Vigil.Evidence)
-	}
-}
-
-func TestConfigValidate(t *testing.T) {
-	c := Config{Datasets: []string{"Bad Name"}, Disable: []string{"nope"}, Guarantee: "twice"}
-	if errs := c.Validate(); len(errs) != 3 {
-		t.Errorf("got %d problems, want 3: %v", len(errs), errs)
-	}
-	if errs := (&Config{Datasets: []string{"cloudtrail"}, Disable: []string{rootUsage{}.Info().ID}}).Validate(); len(errs) != 0 {
-		t.Errorf("valid config: %v", errs)
+	ev := &ecs.Event{Timestamp: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), Event: ecs.EventMeta{ID: "e1", Dataset: "aws.cloudtrail", Action: "ConsoleLogin"}}
+	a := NewAlert(RuleInfo{ID: "r", Title: "T", Level: "high", Tags: []string{"attack.t1078"}}, ev, "f:1")
+	b := NewAlert(RuleInfo{ID: "r", Title: "T", Level: "high"}, ev, "f:1")
+	if a.Event.ID != b.Event.ID || a.Event.Severity != 73 || a.Threat == nil || !strings.HasPrefix(a.Message, "T: unknown principal called ConsoleLogin") {
+		t.Errorf("%+v", a)
 	}
 }

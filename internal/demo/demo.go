@@ -56,6 +56,7 @@ type Summary struct {
 	Events     int64
 	DeadLetter int64
 	Alerts     int64
+	Matches    int64
 	Elapsed    time.Duration
 	Outputs    []string
 	Brokers    []string
@@ -89,11 +90,15 @@ sources:
     type: file
     source: cloudtrail
     paths: [%q]
+rules:
+  paths: [%q]
 apps:
   normalize:
     sources: [cloudtrail]
   detect:
     datasets: [cloudtrail]
+  correlate:
+    idle_timeout: 0s
 sinks:
   console:
     topics: [alerts, dlq]
@@ -117,10 +122,27 @@ sinks:
 		s+"/aws-cloudtrail-user-guide/*.json", s+"/aws-cloudtrail-user-guide/*.txt",
 		s+"/scenario/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz",
 		s+"/bad-input/*",
+		s+"/rules",
 		filepath.ToSlash(filepath.Join(out, "alerts.jsonl")),
 		filepath.ToSlash(filepath.Join(out, "events.jsonl")),
 		filepath.ToSlash(filepath.Join(out, "dlq.jsonl")))
 }
+
+// demoFilter is the demo team's own tuning: a Sigma filter that keeps the
+// SigmaHQ bucket enumeration rule quiet for staff in the office.
+const demoFilter = `title: Staff list buckets from the office
+id: 3c5e9f12-8b7a-4d6e-9f01-2a3b4c5d6e7f
+description: The team lists its S3 buckets from the office network every day; only listings from elsewhere are worth an alert.
+logsource:
+    product: aws
+    service: cloudtrail
+filter:
+    rules:
+        - f305fd62-beca-47da-ad95-7690a0620084 # Potential Bucket Enumeration on AWS (SigmaHQ)
+    selection:
+        sourceIPAddress|cidr: 198.51.100.0/24
+    condition: not selection
+`
 
 // Run runs the demo.
 func Run(ctx context.Context, o Options) (*Summary, error) {
@@ -176,6 +198,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	stages := []engine.Stage{
 		{Name: "normalize", Inputs: []string{raw}},
 		{Name: "detect", Inputs: []string{events}},
+		{Name: "correlate", Inputs: []string{names.Matches()}},
 		{Name: "console", Inputs: []string{names.Alerts(), names.DLQ()}},
 		{Name: "alerts-file", Inputs: []string{names.Alerts()}},
 		{Name: "events-file", Inputs: []string{events}},
@@ -237,6 +260,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			Events:     prog.Produced(events),
 			DeadLetter: prog.Produced(names.DLQ()),
 			Alerts:     prog.Produced(names.Alerts()),
+			Matches:    prog.Produced(names.Matches()),
 			Elapsed:    time.Since(start),
 			Outputs: []string{
 				filepath.Join(o.Out, "events.jsonl"),
@@ -269,7 +293,7 @@ func PrintSummary(w io.Writer, s *Summary) { printSummary(w, s, false) }
 func printSummary(w io.Writer, s *Summary, following bool) {
 	fmt.Fprintf(w, "\nvigil demo: %d raw events from %d files replayed in %.1fs\n", s.Raw, s.Files, s.Elapsed.Seconds())
 	fmt.Fprintf(w, "  normalize  %d ECS events, %d dead letters (each printed above with its origin and reason)\n", s.Events, s.DeadLetter)
-	fmt.Fprintf(w, "  detect     %d alerts\n", s.Alerts)
+	fmt.Fprintf(w, "  detect     %d alerts, %d matches for correlation rules\n", s.Alerts, s.Matches)
 	fmt.Fprintf(w, "  written    %s\n", strings.Join(s.Outputs, ", "))
 	if following {
 		fmt.Fprintf(w, "  following: broker %s, metrics http://%s/metrics; Ctrl-C stops\n", strings.Join(s.Brokers, ","), s.OpsAddr)
@@ -306,6 +330,12 @@ func writeSamples(dir string, background int) (int, error) {
 	matches, _ := filepath.Glob(filepath.Join(dir, "scenario", "AWSLogs", "*", "CloudTrail", "*", "*", "*", "*", "*.json.gz"))
 	n += len(matches)
 	if err := writeBadInput(filepath.Join(dir, "bad-input")); err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules", "office_bucket_listing.yml"), []byte(demoFilter), 0o644); err != nil {
 		return 0, err
 	}
 	return n + 2, nil

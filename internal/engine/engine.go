@@ -208,6 +208,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 			Registerer:         prometheus.WrapRegistererWith(prometheus.Labels{"app": c.Name}, reg),
 			Observer:           o.Observer,
 			Stdout:             stdout,
+			Rules:              cfg.Rules,
 		})
 		if err != nil {
 			buildErrs = append(buildErrs, fmt.Errorf("%s.%s: %w", c.Kind.Section(), c.Name, err))

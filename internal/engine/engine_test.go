@@ -70,6 +70,10 @@ sources:
     type: file
     source: cloudtrail
     paths: [%q]
+# One rule, so that the alerts are the pipeline's business, not the rules'.
+rules:
+  builtin: false
+  paths: [../../rules/sigmahq/aws/cloudtrail/aws_root_account_usage.yml]
 apps:
   normalize: {}
   detect: {}
@@ -257,7 +261,7 @@ func TestSelected(t *testing.T) {
 		t.Errorf("Selected(nope) error = %v", err)
 	}
 	all, _ := engine.Selected(cfg, nil)
-	if len(all) != 3 {
-		t.Errorf("Selected() = %d components, want 3", len(all))
+	if len(all) != 4 {
+		t.Errorf("Selected() = %d components, want 4 (normalize, detect, correlate, console)", len(all))
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -160,6 +162,10 @@ func FormatAlert(a *ecs.Alert, color bool) string {
 	} else {
 		b.WriteString(a.Rule.Name)
 	}
+	if a.Vigil.Kind == "correlation" {
+		formatCorrelation(&b, a)
+		return b.String()
+	}
 	b.WriteString("  who=")
 	if a.User != nil && a.User.Name != "" {
 		b.WriteString(a.User.Name)
@@ -194,6 +200,37 @@ func FormatAlert(a *ecs.Alert, color bool) string {
 		fmt.Fprintf(&b, " events=%d", a.Vigil.Count)
 	}
 	return b.String()
+}
+
+// formatCorrelation writes what a correlation alert is about: its group,
+// its window, how many events made it and the value its condition tested.
+func formatCorrelation(b *strings.Builder, a *ecs.Alert) {
+	names := make([]string, 0, len(a.Vigil.Group))
+	for k := range a.Vigil.Group {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := a.Vigil.Group[k]
+		if v == "" {
+			v = "-"
+		}
+		b.WriteString("  " + k + "=" + v)
+	}
+	if w := a.Vigil.Window; w != nil {
+		fmt.Fprintf(b, " window=%s..%s", w.Start.UTC().Format(time.TimeOnly), w.End.UTC().Format(time.TimeOnly))
+	}
+	fmt.Fprintf(b, " events=%d", a.Vigil.Count)
+	if a.Vigil.Value != nil {
+		b.WriteString(" value=" + strconv.FormatFloat(*a.Vigil.Value, 'g', 6, 64))
+		if a.Vigil.Field != "" {
+			b.WriteString(" (" + a.Vigil.Field)
+			if a.Vigil.FieldValue != "" {
+				b.WriteString("=" + a.Vigil.FieldValue)
+			}
+			b.WriteString(")")
+		}
+	}
 }
 
 // FormatEvent renders an event as one short line.

@@ -76,3 +76,18 @@ func TestPrinter(t *testing.T) {
 type errTest string
 
 func (e errTest) Error() string { return string(e) }
+
+func TestFormatCorrelationAlert(t *testing.T) {
+	v := 3.0
+	a := &ecs.Alert{
+		Timestamp: time.Date(2026, 11, 2, 9, 24, 40, 0, time.UTC),
+		Rule:      ecs.Rule{Name: "AWS Principal Denied Many Different Actions"},
+		Vigil: ecs.AlertInfo{Level: "high", Kind: "correlation", Count: 3, Value: &v, Field: "eventName",
+			Group:  map[string]string{"userIdentity.arn": "arn:aws:iam::111122223333:user/backup-admin", "a": ""},
+			Window: &ecs.Window{Start: time.Date(2026, 11, 2, 9, 14, 40, 0, time.UTC), End: time.Date(2026, 11, 2, 9, 24, 40, 1e6, time.UTC)}},
+	}
+	want := "2026-11-02 09:24:40  HIGH      AWS Principal Denied Many Different Actions  a=-  userIdentity.arn=arn:aws:iam::111122223333:user/backup-admin window=09:14:40..09:24:40 events=3 value=3 (eventName)"
+	if got := FormatAlert(a, false); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
