@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 
+	"github.com/vigilsec/vigil/correlators/ruleset"
 	"github.com/vigilsec/vigil/plugin"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/topics"
@@ -122,7 +123,7 @@ func (c *Config) Validate() []string {
 		add("log.format %q must be auto, text or json", c.Log.Format)
 	}
 
-	for _, err := range c.Rules.Validate() {
+	for _, err := range ruleset.Validate(c.Rules) {
 		add("rules: %v", err)
 	}
 

@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/vigilsec/vigil/correlators/ruleset"
+	"github.com/vigilsec/vigil/rules"
 	"github.com/vigilsec/vigil/state"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/topics"
@@ -126,7 +126,7 @@ type Deps struct {
 	Stdout io.Writer
 	// Rules is the rules section of the config, for the apps that run
 	// Sigma rules.
-	Rules ruleset.Config
+	Rules rules.Config
 }
 
 // App fills in what every stream app of a component shares (name, group,

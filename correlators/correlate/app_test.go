@@ -139,7 +139,7 @@ correlation:
 			// The rules are the config's rules section's, shared with
 			// the detect app.
 			rs := ruleset.Config{Paths: c.rules}
-			errs = append(errs, rs.Validate()...)
+			errs = append(errs, ruleset.Validate(rs)...)
 		}
 		var all []string
 		for _, e := range errs {

@@ -25,68 +25,23 @@ import (
 	"github.com/vigilsec/vigil/topics"
 )
 
-// Config is the rules section of vigil's config.
-type Config struct {
-	// Builtin runs the rules compiled into vigil (package rules: the
-	// SigmaHQ CloudTrail rules and vigil's own). Default true.
-	Builtin bool `yaml:"builtin"`
-	// Paths are Sigma rule files and directories, searched recursively
-	// for *.yml and *.yaml: detection rules, correlation rules and
-	// filters. Default: none.
-	Paths []string `yaml:"paths"`
-	// Disable lists rules to switch off, by id or name. Default: none.
-	Disable []string `yaml:"disable"`
-	// Logsources map a rule's logsource to the datasets it runs on. A
-	// rule runs on the datasets of every entry whose fields it has (an
-	// entry's empty fields match anything). Default: DefaultLogsources.
-	Logsources []Logsource `yaml:"logsources"`
-	// Placeholders are the values of the expand modifier's placeholders,
-	// by name without percent signs. Default: none.
-	Placeholders map[string][]string `yaml:"placeholders"`
-	// Reload watches Paths and reloads the rules when a file changes.
-	// SIGHUP reloads them either way. Default true.
-	Reload bool `yaml:"reload"`
-}
+// Config is the rules section of vigil's config (see rules.Config).
+type Config = rules.Config
 
-// Logsource maps a Sigma logsource to datasets.
-type Logsource struct {
-	Product  string   `yaml:"product"`
-	Service  string   `yaml:"service"`
-	Category string   `yaml:"category"`
-	Datasets []string `yaml:"datasets"`
-}
-
-func (l Logsource) String() string {
-	var parts []string
-	for _, kv := range [][2]string{{"product", l.Product}, {"service", l.Service}, {"category", l.Category}} {
-		if kv[1] != "" {
-			parts = append(parts, kv[0]+": "+kv[1])
-		}
-	}
-	if len(parts) == 0 {
-		return "any logsource"
-	}
-	return strings.Join(parts, ", ")
-}
+// Logsource maps a Sigma logsource to datasets (see rules.Logsource).
+type Logsource = rules.Logsource
 
 // DefaultLogsources map the AWS logsources of SigmaHQ's taxonomy to the
 // datasets of vigil's decoders.
-var DefaultLogsources = []Logsource{
-	{Product: "aws", Service: "cloudtrail", Datasets: []string{"cloudtrail"}},
-	{Product: "aws", Service: "guardduty", Datasets: []string{"guardduty"}},
-	{Product: "aws", Service: "macie", Datasets: []string{"macie"}},
-	{Product: "aws", Service: "vpcflowlogs", Datasets: []string{"vpcflow"}},
-}
+var DefaultLogsources = rules.DefaultLogsources
 
 // DefaultConfig returns the section's defaults.
-func DefaultConfig() Config {
-	return Config{Builtin: true, Reload: true, Logsources: slices.Clone(DefaultLogsources)}
-}
+func DefaultConfig() Config { return rules.DefaultConfig() }
 
 // Validate checks the section and loads the rules, returning every
 // problem: rules with errors are configuration errors at start-up (on a
 // reload they are reported and the previous version keeps running).
-func (c *Config) Validate() []error {
+func Validate(c Config) []error {
 	var errs []error
 	for i, l := range c.Logsources {
 		if l.Product == "" && l.Service == "" && l.Category == "" {
@@ -104,7 +59,7 @@ func (c *Config) Validate() []error {
 	if len(errs) > 0 {
 		return errs
 	}
-	set, problems, err := Load(*c, nil)
+	set, problems, err := Load(c, nil)
 	if err != nil {
 		return append(errs, err)
 	}

@@ -127,21 +127,21 @@ func TestValidate(t *testing.T) {
 	write(t, filepath.Join(dir, "bad.yml"), "title: Bad\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    selection: {eventName|nosuch: A}\n    condition: selection\n")
 	c := DefaultConfig()
 	c.Paths = []string{dir, filepath.Join(dir, "missing")}
-	errs := c.Validate()
+	errs := Validate(c)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "missing") {
 		t.Errorf("errors %v; want the missing path", errs)
 	}
 	c.Paths = []string{dir}
-	errs = c.Validate()
+	errs = Validate(c)
 	if len(errs) == 0 || !strings.Contains(errs[0].Error(), "bad.yml:4") || !strings.Contains(errs[0].Error(), "nosuch") {
 		t.Errorf("errors %v; want the unknown modifier at bad.yml:4", errs)
 	}
 	empty := Config{}
-	if errs := empty.Validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "no rules") {
+	if errs := Validate(empty); len(errs) != 1 || !strings.Contains(errs[0].Error(), "no rules") {
 		t.Errorf("no rules at all: %v", errs)
 	}
-	if errs := DefaultConfig(); len(errs.Validate()) != 0 {
-		t.Errorf("defaults: %v", errs.Validate())
+	if errs := Validate(DefaultConfig()); len(errs) != 0 {
+		t.Errorf("defaults: %v", errs)
 	}
 }
 
