@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/correlators/detect"
+	"github.com/vigilsec/vigil/correlators/ruleset"
 	"github.com/vigilsec/vigil/ecs"
 	"github.com/vigilsec/vigil/schemas"
 )
@@ -53,13 +54,15 @@ func TestEventAndAlertValidate(t *testing.T) {
 	if err := schemas.Validate(schemas.Event, b); err != nil {
 		t.Errorf("event: %v", err)
 	}
-	var root detect.Rule
-	for _, r := range detect.Rules() {
-		if r.Info().Title == "AWS Root Credentials" {
-			root = r
-		}
+	set, _, err := ruleset.Load(ruleset.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	a := detect.NewAlert(root.Info(), ev, "f.json:1")
+	root := set.Find("8ad1600d-e9dc-4251-b0ee-a65268f29add") // AWS Root Credentials
+	if root == nil {
+		t.Fatal("no AWS Root Credentials rule")
+	}
+	a := detect.NewAlert(detect.Info(root), ev, "f.json:1")
 	b, _ = json.Marshal(a)
 	if err := schemas.Validate(schemas.Alert, b); err != nil {
 		t.Errorf("alert: %v", err)
