@@ -13,9 +13,9 @@ import (
 func newRulesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
-		Short: "Check Sigma detection and correlation rules",
+		Short: "Check and test Sigma detection and correlation rules",
 	}
-	cmd.AddCommand(newRulesLintCmd())
+	cmd.AddCommand(newRulesLintCmd(), newRulesTestCmd())
 	return cmd
 }
 

@@ -36,6 +36,12 @@ type Match struct {
 	EventID string `json:"event_id"`
 	Dataset string `json:"dataset,omitempty"`
 	Origin  string `json:"origin,omitempty"`
+	// Watermark marks a record that only says that stream time has
+	// reached Time: it belongs to no correlation, and moves the stream
+	// time of its partition on, closing the windows that end before it.
+	// A replay that has no more matches writes one to every partition, so
+	// that every window is judged (vigil rules test does).
+	Watermark bool `json:"watermark,omitempty"`
 }
 
 // Key is the Kafka key of a match: its correlation and group values, so

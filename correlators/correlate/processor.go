@@ -280,6 +280,10 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 	if err := json.Unmarshal(r.Value, &m); err != nil {
 		return fmt.Errorf("decode match: %w", err)
 	}
+	if m.Watermark {
+		// EventTime has moved stream time on already.
+		return nil
+	}
 	cr := p.byID()[m.Correlation]
 	if cr == nil {
 		return fmt.Errorf("no correlation rule %q is loaded", m.Correlation)

@@ -83,3 +83,38 @@ func TestSwapRejectsBrokenRules(t *testing.T) {
 		t.Errorf("correlations after a failed swap: %v, want [a]", ids)
 	}
 }
+
+// TestWatermarkClosesWindows: a watermark record moves stream time on and
+// closes the tumbling windows before it; it counts toward nothing.
+func TestWatermarkClosesWindows(t *testing.T) {
+	w := newWorld(t, 1)
+	avg := corrRule("avg", ast.ValueAvg, []string{"r"}, []string{"u"}, time.Hour, "field=bytes,gt=10")
+	p := w.processor([]*ast.Rule{avg}, time.Minute)
+	run := start(t, w.app(p, t.TempDir()))
+	for i, v := range []string{"5", "30"} {
+		m := &Match{Correlation: "avg", Rule: "r", Group: map[string]string{"u": "alice"}, Time: t0.Add(time.Duration(i) * time.Minute), EventID: fmt.Sprintf("e%d", i), Value: v, HasValue: true}
+		w.produce(w.matchRecord(m))
+	}
+	run.waitFor("the matches", w.quiet)
+	if n := len(w.alerts()); n != 0 {
+		t.Fatalf("%d alerts before the window closed", n)
+	}
+	// Just before the window's end plus grace: still open.
+	wm := func(at time.Time) {
+		w.produce(w.matchRecord(&Match{Watermark: true, Time: at}))
+	}
+	wm(t0.Add(time.Hour + time.Minute - time.Millisecond))
+	run.waitFor("the first watermark", w.quiet)
+	if n := len(w.alerts()); n != 0 {
+		t.Fatalf("%d alerts before the window's end plus grace", n)
+	}
+	wm(t0.Add(time.Hour + time.Minute))
+	run.waitFor("the second watermark", w.quiet)
+	alerts := w.alerts()
+	if len(alerts) != 1 || alerts[0].Vigil.Value == nil || *alerts[0].Vigil.Value != 17.5 || alerts[0].Vigil.Count != 2 {
+		t.Fatalf("alerts %+v; want one with the average 17.5 of two matches", alerts)
+	}
+	if n := len(w.matchesIn(w.names.DLQ())); n != 0 {
+		t.Errorf("%d dead letters: watermarks are not errors", n)
+	}
+}
