@@ -192,7 +192,7 @@ func (c *compiler) and(d *ast.Detection, parts []ast.Cond, searches map[string]n
 	if len(ns) == 1 {
 		return ns[0]
 	}
-	sortByCost(ns)
+	sortAnd(ns)
 	return ns
 }
 
@@ -452,7 +452,7 @@ func (c *compiler) item(it *ast.FieldItem) node {
 			c.errorf(it.Pos, "%s|exists takes one value, true or false", it.Field)
 			return constNode(false)
 		}
-		n := &itemNode{f: f, l: existsLeaf{}, c: fieldCost(f)}
+		n := newItemNode(f, existsLeaf{}, fieldCost(f))
 		if it.Values[0].Bool {
 			return n
 		}
@@ -482,7 +482,7 @@ func (c *compiler) item(it *ast.FieldItem) node {
 	if m.all && len(groups) > 1 {
 		var ns andNode
 		for _, g := range groups {
-			ns = append(ns, &itemNode{f: f, l: g, c: fieldCost(f) + leafCost(g)})
+			ns = append(ns, newItemNode(f, g, fieldCost(f)+leafCost(g)))
 		}
 		sortByCost(ns)
 		return ns
@@ -492,7 +492,7 @@ func (c *compiler) item(it *ast.FieldItem) node {
 	if m.neq {
 		return &neqNode{f: f, l: l, c: cost}
 	}
-	return &itemNode{f: f, l: l, c: cost}
+	return newItemNode(f, l, cost)
 }
 
 func describeItem(it *ast.FieldItem) string {
@@ -523,7 +523,7 @@ func (c *compiler) valueLeaf(it *ast.FieldItem, m itemMods, v *ast.Value, keywor
 			c.errorf(pos, "invalid regular expression %q: %v", v.Str, err)
 			return nil
 		}
-		return &reLeaf{re: re}
+		return &reLeaf{re: re, lit: requiredLiteral(expr)}
 	case m.cidr:
 		p, err := parseCIDR(v.Str)
 		if err != nil || v.Kind != ast.String {
@@ -705,6 +705,10 @@ func leafCost(l leaf) int {
 		}
 		return c
 	case *reLeaf:
+		if l.lit != "" {
+			// Most text is rejected by looking for the literal.
+			return 3
+		}
 		return 20
 	case *cidrLeaf:
 		return 5
@@ -740,7 +744,7 @@ func (c *compiler) fieldref(it *ast.FieldItem, m itemMods, f *Field) node {
 	n.c = fieldCost(f)*(1+len(n.refs)) + 4*len(n.refs)
 	var out node = n
 	if m.neq {
-		out = andNode{&itemNode{f: f, l: presentLeaf{}, c: fieldCost(f)}, notNode{n}}
+		out = andNode{newItemNode(f, presentLeaf{}, fieldCost(f)), notNode{n}}
 	}
 	return out
 }

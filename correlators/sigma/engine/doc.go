@@ -7,9 +7,12 @@
 // them through an index on the event name (Options.IndexFields: eventName
 // and event.action by default), so that most rules are not even looked at
 // for most events; rules that do not select on it are evaluated on every
-// event. Evaluating rules allocates nothing (an exception: fields read
-// from event.original of ECS JSON documents, and JSON strings with
-// escapes, are decoded as they are read).
+// event. Evaluating rules allocates nothing, but for what is decoded as it
+// is read: fields read from event.original of ECS JSON documents, the JSON
+// parts that ECS JSON documents hold as strings (request parameters,
+// response elements, additional event data), and JSON strings with escapes
+// that a field names (strings matched inside an object are decoded on the
+// stack, up to 2 KiB, except for re).
 //
 // Events are read through the Event interface, by the names rules use,
 // resolved at compile time into a *Field with an accessor for each kind of
@@ -46,8 +49,12 @@
 //   - A field holding a list or a JSON array matches when any element does
 //     (for all, each value may match a different element); a path through
 //     an array of objects (requestParameters.containerDefinitions.command)
-//     looks in every element. A JSON object is matched as its JSON text
-//     (requestParameters|contains: 'Suspended').
+//     looks in every element. A JSON object matches a string value (plain,
+//     with string modifiers, or re) when its JSON text does or any string,
+//     number or boolean in it does, strings decoded:
+//     requestParameters|contains: '"Allow"' finds the quotes of a policy
+//     document held as a string, escaped in the object's text. Numbers,
+//     booleans, null and the other modifiers do not look inside objects.
 //   - Keyword searches look in every string value of the event (not in
 //     keys, not in numbers). A plain keyword matches when it appears
 //     anywhere in a string, as if written with contains; with contains,

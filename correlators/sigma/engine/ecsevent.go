@@ -54,106 +54,142 @@ func identity(e *ecs.Event) *ecs.UserIdentity {
 	return nil
 }
 
-// ecsFast are the fields CloudTrail rules read most, without reflection.
+// ecsFastString are the string fields CloudTrail rules read most, read
+// without reflection; "" is a missing field. Rules match them without
+// going through a Value (see itemNode.eval).
+var ecsFastString = map[string]func(*ecs.Event) string{
+	"event.action":   func(e *ecs.Event) string { return e.Event.Action },
+	"event.provider": func(e *ecs.Event) string { return e.Event.Provider },
+	"event.outcome":  func(e *ecs.Event) string { return e.Event.Outcome },
+	"event.id":       func(e *ecs.Event) string { return e.Event.ID },
+	"event.dataset":  func(e *ecs.Event) string { return e.Event.Dataset },
+	"event.kind":     func(e *ecs.Event) string { return e.Event.Kind },
+	"cloud.region": func(e *ecs.Event) string {
+		if e.Cloud == nil {
+			return ""
+		}
+		return e.Cloud.Region
+	},
+	"cloud.account.id": func(e *ecs.Event) string {
+		if e.Cloud == nil || e.Cloud.Account == nil {
+			return ""
+		}
+		return e.Cloud.Account.ID
+	},
+	"source.ip": func(e *ecs.Event) string {
+		if e.Source == nil {
+			return ""
+		}
+		return e.Source.IP
+	},
+	"source.address": func(e *ecs.Event) string {
+		if e.Source == nil {
+			return ""
+		}
+		return e.Source.Address
+	},
+	"user.name": func(e *ecs.Event) string {
+		if e.User == nil {
+			return ""
+		}
+		return e.User.Name
+	},
+	"user.id": func(e *ecs.Event) string {
+		if e.User == nil {
+			return ""
+		}
+		return e.User.ID
+	},
+	"user_agent.original": func(e *ecs.Event) string {
+		if e.UserAgent == nil {
+			return ""
+		}
+		return e.UserAgent.Original
+	},
+	"aws.cloudtrail.error_code": func(e *ecs.Event) string {
+		if ct := cloudTrail(e); ct != nil {
+			return ct.ErrorCode
+		}
+		return ""
+	},
+	"aws.cloudtrail.error_message": func(e *ecs.Event) string {
+		if ct := cloudTrail(e); ct != nil {
+			return ct.ErrorMessage
+		}
+		return ""
+	},
+	"aws.cloudtrail.event_type": func(e *ecs.Event) string {
+		if ct := cloudTrail(e); ct != nil {
+			return ct.EventType
+		}
+		return ""
+	},
+	"aws.cloudtrail.user_identity.type": func(e *ecs.Event) string {
+		if id := identity(e); id != nil {
+			return id.Type
+		}
+		return ""
+	},
+	"aws.cloudtrail.user_identity.arn": func(e *ecs.Event) string {
+		if id := identity(e); id != nil {
+			return id.ARN
+		}
+		return ""
+	},
+	"aws.cloudtrail.user_identity.session_context.session_issuer.type": func(e *ecs.Event) string {
+		if id := identity(e); id != nil && id.SessionContext != nil && id.SessionContext.SessionIssuer != nil {
+			return id.SessionContext.SessionIssuer.Type
+		}
+		return ""
+	},
+}
+
+// ecsFast are the other fields read without reflection. The JSON parts of
+// CloudTrail events (request parameters, response elements, additional
+// event data), which ECS keeps as JSON text, read as the JSON values they
+// are, as in the raw record.
 var ecsFast = map[string]ecsAccessor{
-	"event.action":   func(e *ecs.Event) Value { return StringValue(e.Event.Action) },
-	"event.provider": func(e *ecs.Event) Value { return StringValue(e.Event.Provider) },
-	"event.outcome":  func(e *ecs.Event) Value { return StringValue(e.Event.Outcome) },
-	"event.id":       func(e *ecs.Event) Value { return StringValue(e.Event.ID) },
-	"event.dataset":  func(e *ecs.Event) Value { return StringValue(e.Event.Dataset) },
-	"event.kind":     func(e *ecs.Event) Value { return StringValue(e.Event.Kind) },
 	"event.category": func(e *ecs.Event) Value { return Value{Kind: List, List: e.Event.Category} },
 	"event.type":     func(e *ecs.Event) Value { return Value{Kind: List, List: e.Event.Type} },
-	"cloud.region": func(e *ecs.Event) Value {
-		if e.Cloud == nil {
-			return Value{}
-		}
-		return StringValue(e.Cloud.Region)
-	},
-	"cloud.account.id": func(e *ecs.Event) Value {
-		if e.Cloud == nil || e.Cloud.Account == nil {
-			return Value{}
-		}
-		return StringValue(e.Cloud.Account.ID)
-	},
-	"source.ip": func(e *ecs.Event) Value {
-		if e.Source == nil {
-			return Value{}
-		}
-		return StringValue(e.Source.IP)
-	},
-	"source.address": func(e *ecs.Event) Value {
-		if e.Source == nil {
-			return Value{}
-		}
-		return StringValue(e.Source.Address)
-	},
-	"user.name": func(e *ecs.Event) Value {
-		if e.User == nil {
-			return Value{}
-		}
-		return StringValue(e.User.Name)
-	},
-	"user_agent.original": func(e *ecs.Event) Value {
-		if e.UserAgent == nil {
-			return Value{}
-		}
-		return StringValue(e.UserAgent.Original)
-	},
-	"aws.cloudtrail.error_code": func(e *ecs.Event) Value {
-		if ct := cloudTrail(e); ct != nil {
-			return StringValue(ct.ErrorCode)
-		}
-		return Value{}
-	},
-	"aws.cloudtrail.error_message": func(e *ecs.Event) Value {
-		if ct := cloudTrail(e); ct != nil {
-			return StringValue(ct.ErrorMessage)
-		}
-		return Value{}
-	},
-	"aws.cloudtrail.event_type": func(e *ecs.Event) Value {
-		if ct := cloudTrail(e); ct != nil {
-			return StringValue(ct.EventType)
-		}
-		return Value{}
-	},
 	"aws.cloudtrail.request_parameters": func(e *ecs.Event) Value {
 		if ct := cloudTrail(e); ct != nil {
-			return StringValue(ct.RequestParameters)
+			return JSONValue(ct.RequestParameters)
 		}
 		return Value{}
 	},
 	"aws.cloudtrail.response_elements": func(e *ecs.Event) Value {
 		if ct := cloudTrail(e); ct != nil {
-			return StringValue(ct.ResponseElements)
+			return JSONValue(ct.ResponseElements)
 		}
 		return Value{}
 	},
 	"aws.cloudtrail.additional_eventdata": func(e *ecs.Event) Value {
 		if ct := cloudTrail(e); ct != nil {
-			return StringValue(ct.AdditionalEventData)
+			return JSONValue(ct.AdditionalEventData)
 		}
 		return Value{}
 	},
-	"aws.cloudtrail.user_identity.type": func(e *ecs.Event) Value {
-		if id := identity(e); id != nil {
-			return StringValue(id.Type)
+}
+
+func init() {
+	for name, get := range ecsFastString {
+		ecsFast[name] = func(e *ecs.Event) Value { return StringValue(get(e)) }
+	}
+}
+
+// ecsStringAccessorFor returns the string accessor of name, as a rule
+// writes it, if it resolves to one of ecsFastString; nil otherwise.
+func ecsStringAccessorFor(name string) func(*ecs.Event) string {
+	if e, ok := rawExact[name]; ok {
+		if e.original || e.when != "" {
+			return nil
 		}
-		return Value{}
-	},
-	"aws.cloudtrail.user_identity.arn": func(e *ecs.Event) Value {
-		if id := identity(e); id != nil {
-			return StringValue(id.ARN)
-		}
-		return Value{}
-	},
-	"aws.cloudtrail.user_identity.session_context.session_issuer.type": func(e *ecs.Event) Value {
-		if id := identity(e); id != nil && id.SessionContext != nil && id.SessionContext.SessionIssuer != nil {
-			return StringValue(id.SessionContext.SessionIssuer.Type)
-		}
-		return Value{}
-	},
+		return ecsFastString[e.ecs]
+	}
+	if e, _ := splitPrefix(name, rawPrefix); e != nil {
+		return nil
+	}
+	return ecsFastString[name]
 }
 
 // flattenedParts are the JSON parts of a CloudTrail event, read as JSON

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -266,6 +267,42 @@ func hasDuplicateKeys(doc string) bool {
 			stack = append(stack, &frame{})
 		case json.Delim(']'):
 			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// FuzzRequiredLiteral checks the prefilter of re: whatever a regular
+// expression matches contains its required literal.
+func FuzzRequiredLiteral(f *testing.F) {
+	f.Add(`.+:assumed-role/aws:.+`, "arn:aws:sts::111122223333:assumed-role/aws:ec2-instance/i-0abc")
+	f.Add(`(?i)^create(user|role)`, "CreateUser")
+	f.Add(`a(bc)+d|e`, "xe")
+	f.Add(`x\x{FFFD}y`, "x\xffy")
+	f.Fuzz(func(t *testing.T, expr, s string) {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return
+		}
+		lit := requiredLiteral(expr)
+		if re.MatchString(s) && !strings.Contains(s, lit) {
+			t.Fatalf("%q matches %q, which lacks the required literal %q", expr, s, lit)
+		}
+	})
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	for expr, want := range map[string]string{
+		`.+:assumed-role/aws:.+`: ":assumed-role/aws:",
+		`^Create`:                "Create",
+		`(?i)create`:             "",
+		`Create|Delete`:          "",
+		`(foo)+bar(bazz)`:        "bazz",
+		`fo*`:                    "f",
+		`[ab]c`:                  "c",
+		`(`:                      "",
+	} {
+		if got := requiredLiteral(expr); got != want {
+			t.Errorf("requiredLiteral(%q) = %q, want %q", expr, got, want)
 		}
 	}
 }

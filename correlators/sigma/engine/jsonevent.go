@@ -38,6 +38,9 @@ func (e *JSONEvent) Value(f *Field) Value {
 		return Value{}
 	}
 	p := &f.json[e.schema]
+	if p.derive != nil {
+		return p.derive(e.doc)
+	}
 	if p.viaOriginal || p.preferOriginal != nil {
 		if o := gjson.Get(e.doc, "event.original"); o.Type == gjson.String {
 			comps := p.comps
@@ -56,7 +59,33 @@ func (e *JSONEvent) Value(f *Field) Value {
 			return Value{}
 		}
 	}
+	if p.embedded {
+		return embeddedValue(e.doc, p.comps)
+	}
 	return Value{Kind: JSON, Str: e.doc, path: p.comps}
+}
+
+// embeddedValue reads the JSON held as text by the string at comps in doc.
+// The string has escapes (quotes, at least): gjson decodes it, which
+// allocates.
+func embeddedValue(doc string, comps []string) Value {
+	r := gjson.Parse(doc)
+	for _, c := range comps {
+		if !r.IsObject() {
+			return Value{}
+		}
+		r = r.Get(c)
+	}
+	switch r.Type {
+	case gjson.String:
+		return JSONValue(r.Str)
+	case gjson.Null:
+		return Value{Kind: Null}
+	}
+	if !r.Exists() {
+		return Value{}
+	}
+	return Value{Kind: JSON, Str: r.Raw}
 }
 
 // whenLeaf matches a string equal to want.

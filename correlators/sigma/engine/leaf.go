@@ -1,11 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -79,7 +83,50 @@ type strLeaf struct {
 func (l *strLeaf) match(v Value) bool {
 	var buf textBuf
 	s, ok := valueText(&v, &buf)
-	return ok && l.matchString(s)
+	if !ok {
+		return false
+	}
+	if l.matchString(s) {
+		return true
+	}
+	return v.Kind == Object && l.matchInside(v.Str)
+}
+
+// matchInside reports whether l matches a string, number or boolean in
+// the JSON text of an object, strings decoded: a policy document held as
+// a string in requestParameters has its quotes escaped in the object's
+// text, not in the string.
+func (l *strLeaf) matchInside(text string) bool {
+	sc := scalarScanner{s: text}
+	for {
+		raw, kind, esc, ok := sc.next()
+		switch {
+		case !ok:
+			return false
+		case esc:
+			if l.matchEscaped(raw) {
+				return true
+			}
+		case kind == String:
+			if l.matchString(raw[1 : len(raw)-1]) {
+				return true
+			}
+		default:
+			if l.matchString(raw) {
+				return true
+			}
+		}
+	}
+}
+
+// matchEscaped matches the JSON string literal raw, which has escapes,
+// decoded on the stack when it fits there.
+//
+//go:noinline
+func (l *strLeaf) matchEscaped(raw string) bool {
+	var buf [2048]byte
+	b := appendUnescaped(buf[:0], raw)
+	return l.matchString(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 func (l *strLeaf) matchString(s string) bool {
@@ -229,17 +276,108 @@ func maybeIP(s string) bool {
 }
 
 // reLeaf matches text against a regular expression, anywhere in it.
-type reLeaf struct{ re *regexp.Regexp }
+type reLeaf struct {
+	re *regexp.Regexp
+	// lit, if not "", is text every match contains (see
+	// requiredLiteral): text without it is rejected before the regular
+	// expression runs.
+	lit string
+}
 
 func (l *reLeaf) match(v Value) bool {
 	if v.Str != "" && v.Kind != Missing && v.Kind != Null {
 		// The text is in the event: the common case.
-		return l.re.MatchString(v.Str)
+		if l.matchString(v.Str) {
+			return true
+		}
+		return v.Kind == Object && l.matchInside(v.Str)
 	}
 	var buf textBuf
 	s, ok := valueText(&v, &buf)
+	if !ok || !strings.Contains(s, l.lit) {
+		return false
+	}
 	// regexp keeps its input: a copy spares buf from the heap.
-	return ok && l.re.MatchString(strings.Clone(s))
+	return l.re.MatchString(strings.Clone(s))
+}
+
+// matchString matches s, which the event holds.
+func (l *reLeaf) matchString(s string) bool {
+	return strings.Contains(s, l.lit) && l.re.MatchString(s)
+}
+
+// matchInside is strLeaf.matchInside for a regular expression.
+func (l *reLeaf) matchInside(text string) bool {
+	sc := scalarScanner{s: text}
+	for {
+		raw, kind, esc, ok := sc.next()
+		switch {
+		case !ok:
+			return false
+		case esc:
+			if l.matchEscaped(raw) {
+				return true
+			}
+		case kind == String:
+			if l.matchString(raw[1 : len(raw)-1]) {
+				return true
+			}
+		default:
+			if l.matchString(raw) {
+				return true
+			}
+		}
+	}
+}
+
+// matchEscaped matches the JSON string literal raw, which has escapes:
+// decoded on the stack, when it fits, to look for lit, and on the heap
+// (regexp keeps its input) to run the regular expression.
+//
+//go:noinline
+func (l *reLeaf) matchEscaped(raw string) bool {
+	var buf [2048]byte
+	b := appendUnescaped(buf[:0], raw)
+	if !bytes.Contains(b, []byte(l.lit)) {
+		return false
+	}
+	return l.re.Match(bytes.Clone(b))
+}
+
+// requiredLiteral returns text that every match of the regular expression
+// expr contains (the longest case-sensitive literal of its top-level
+// concatenation), or "".
+func requiredLiteral(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	parts := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		parts = re.Sub
+	}
+	best := ""
+	for _, p := range parts {
+		for p.Op == syntax.OpCapture {
+			p = p.Sub[0]
+		}
+		if p.Op != syntax.OpLiteral || p.Flags&syntax.FoldCase != 0 {
+			continue
+		}
+		// An invalid byte of the input matches as U+FFFD: a literal
+		// with it is not a substring of every match.
+		if slices.Contains(p.Rune, utf8.RuneError) {
+			continue
+		}
+		if s := string(p.Rune); len(s) > len(best) {
+			best = s
+		}
+	}
+	return best
 }
 
 // timeLeaf extracts a part of a date (the time modifiers) and matches the

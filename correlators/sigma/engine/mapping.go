@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/vigilsec/vigil/ecs"
 )
 
@@ -25,7 +27,13 @@ type mapEntry struct {
 	// original says ECS events do not keep the field: it is read from
 	// the raw record in event.original, when the event kept it.
 	original bool
-	note     string
+	// jsonText says ECS keeps the field as JSON text, in a string: it is
+	// read as the JSON value the text holds, as in the raw record.
+	jsonText bool
+	// derived says raw records do not have the field: the engine derives
+	// it from them as the normalizer does (see cloudTrailDerived).
+	derived bool
+	note    string
 }
 
 // cloudTrailFields is the field mapping between CloudTrail records and
@@ -63,17 +71,17 @@ var cloudTrailFields = []mapEntry{
 	{raw: "userIdentity.sessionContext.sessionIssuer.arn", ecs: "aws.cloudtrail.user_identity.session_context.session_issuer.arn"},
 	{raw: "userIdentity.sessionContext.sessionIssuer.accountId", ecs: "aws.cloudtrail.user_identity.session_context.session_issuer.account_id"},
 	{raw: "userIdentity.sessionContext.sessionIssuer.userName", ecs: "aws.cloudtrail.user_identity.session_context.session_issuer.user_name"},
-	{raw: "requestParameters", ecs: "aws.cloudtrail.request_parameters", note: "the object as compact JSON text"},
-	{raw: "responseElements", ecs: "aws.cloudtrail.response_elements", note: "the object as compact JSON text"},
-	{raw: "additionalEventData", ecs: "aws.cloudtrail.additional_eventdata", note: "the object as compact JSON text"},
+	{raw: "requestParameters", ecs: "aws.cloudtrail.request_parameters", jsonText: true, note: "ECS keeps the object as compact JSON text; both names read it as the object"},
+	{raw: "responseElements", ecs: "aws.cloudtrail.response_elements", jsonText: true, note: "ECS keeps the object as compact JSON text; both names read it as the object"},
+	{raw: "additionalEventData", ecs: "aws.cloudtrail.additional_eventdata", jsonText: true, note: "ECS keeps the object as compact JSON text; both names read it as the object"},
 	{raw: "requestParameters", ecs: "aws.cloudtrail.flattened.request_parameters", prefix: true, note: "requestParameters.x.y is aws.cloudtrail.flattened.request_parameters.x.y"},
 	{raw: "responseElements", ecs: "aws.cloudtrail.flattened.response_elements", prefix: true},
 	{raw: "additionalEventData", ecs: "aws.cloudtrail.flattened.additional_eventdata", prefix: true},
 	{raw: "resources.ARN", ecs: "aws.cloudtrail.resources.arn", note: "a list: one element per resource"},
 	{raw: "resources.accountId", ecs: "aws.cloudtrail.resources.account_id"},
 	{raw: "resources.type", ecs: "aws.cloudtrail.resources.type"},
-	{raw: "status", ecs: "event.outcome", oneWay: true,
-		note: "not a CloudTrail field, but SigmaHQ's aws_delete_saml_provider uses it for the outcome (success, failure)"},
+	{raw: "status", ecs: "event.outcome", oneWay: true, derived: true,
+		note: "not a CloudTrail field, but SigmaHQ's aws_delete_saml_provider uses it for the outcome (success, failure). On raw records both names read the outcome, derived from the record as the normalizer derives it"},
 }
 
 // Lookups into cloudTrailFields.
@@ -154,6 +162,11 @@ type jsonPath struct {
 	// preferOriginal, if set, is read from the raw record in
 	// event.original instead, when the document kept it.
 	preferOriginal []string
+	// embedded says the value at comps is a string holding JSON text
+	// (ECS documents' aws.cloudtrail.request_parameters): read the JSON.
+	embedded bool
+	// derive, if set, computes the field from the document.
+	derive func(doc string) Value
 }
 
 // resolve returns the field for name, with its accessor for every kind of
@@ -164,11 +177,20 @@ func resolve(name string) *Field {
 	f.json[CloudTrail] = cloudTrailPath(name)
 	f.json[ECSDocument] = ecsDocPath(name)
 	f.ecs = ecsAccessorFor(name)
+	f.ecsStr = ecsStringAccessorFor(name)
 	return f
 }
 
 // cloudTrailPath is where a raw CloudTrail record has name.
 func cloudTrailPath(name string) jsonPath {
+	if e, ok := rawExact[name]; ok && e.derived {
+		return jsonPath{comps: escapePath(name), derive: cloudTrailOutcome}
+	}
+	for i := range cloudTrailFields {
+		if e := &cloudTrailFields[i]; e.derived && e.ecs == name {
+			return jsonPath{comps: escapePath(name), derive: cloudTrailOutcome}
+		}
+	}
 	if e, ok := ecsExact[name]; ok {
 		return jsonPath{comps: escapePath(e.raw)}
 	}
@@ -184,7 +206,7 @@ func ecsDocPath(name string) jsonPath {
 		if e.original {
 			return jsonPath{comps: escapePath(name), viaOriginal: true}
 		}
-		p := jsonPath{comps: escapePath(e.ecs)}
+		p := jsonPath{comps: escapePath(e.ecs), embedded: e.jsonText}
 		if e.when != "" {
 			p.when, p.whenLeaf = escapePath(e.when), &whenLeaf{want: e.whenValue}
 			p.preferOriginal = escapePath(name)
@@ -196,7 +218,40 @@ func ecsDocPath(name string) jsonPath {
 	}
 	top, _, _ := strings.Cut(name, ".")
 	if ecsTop[top] {
-		return jsonPath{comps: escapePath(name)}
+		e, ok := ecsExact[name]
+		return jsonPath{comps: escapePath(name), embedded: ok && e.jsonText}
 	}
 	return jsonPath{comps: escapePath(name), viaOriginal: true}
+}
+
+// The outcomes cloudTrailOutcome derives.
+var (
+	outcomeSuccess = Value{Kind: String, Str: "success"}
+	outcomeFailure = Value{Kind: String, Str: "failure"}
+)
+
+// cloudTrailOutcome derives the outcome of a raw CloudTrail record, as
+// correlators/normalize/cloudtrail derives event.outcome: failure when
+// there is an error code; for ConsoleLogin, what responseElements.ConsoleLogin
+// says, else failure when there is an error message; none for Insights
+// events; success otherwise.
+func cloudTrailOutcome(doc string) Value {
+	if r := gjson.Get(doc, "errorCode"); r.Type == gjson.String && r.Str != "" {
+		return outcomeFailure
+	}
+	if r := gjson.Get(doc, "eventName"); r.Type == gjson.String && r.Str == "ConsoleLogin" {
+		switch gjson.Get(doc, "responseElements.ConsoleLogin").Str {
+		case "Failure":
+			return outcomeFailure
+		case "Success":
+			return outcomeSuccess
+		}
+		if r := gjson.Get(doc, "errorMessage"); r.Type == gjson.String && r.Str != "" {
+			return outcomeFailure
+		}
+	}
+	if gjson.Get(doc, "eventType").Str == "AwsCloudTrailInsight" {
+		return Value{}
+	}
+	return outcomeSuccess
 }

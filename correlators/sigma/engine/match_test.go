@@ -167,10 +167,20 @@ func TestFieldItems(t *testing.T) {
 		{"array of objects second", it("requestParameters.containerDefinitions.name", "SIDE"), true},
 		{"empty array is no value", it("emptyarr", "*"), false},
 
-		// Objects as text.
+		// Objects: as text, and by the values in them.
 		{"object contains", it("requestParameters|contains", `"enable": false`), true},
 		{"object contains value", it("requestParameters|contains", "s3:GetObject"), true},
 		{"object contains all", it("requestParameters|contains|all", "Allow", "alice"), true},
+		{"object contains decoded string", it("requestParameters|contains", `"Effect":"Allow"`), true},
+		{"object contains decoded all", it("requestParameters|contains|all", `"Allow"`, `"s3:GetObject"`, "sleep"), true},
+		{"object value equal", it("requestParameters", "alice"), true},
+		{"object value in array", it("requestParameters", "3600"), true},
+		{"object value equal whole", it("requestParameters", "360"), false},
+		{"object nested value", it("responseElements|startswith", "Activ"), true},
+		{"object value no", it("requestParameters", "Allow"), false},
+		{"object key is no value", it("responseElements", "accessKey"), false},
+		{"object re decoded", it("requestParameters|re", `"Effect":"Allow"`), true},
+		{"object bool text", it("requestParameters", "false"), true},
 
 		// re.
 		{"re", it("userIdentity.arn|re", `.+:user/al.+`), true},

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vigilsec/vigil/ecs"
 )
 
 // node is a compiled condition, search or field item.
@@ -61,6 +63,21 @@ func sortByCost(ns []node) {
 	slices.SortStableFunc(ns, func(a, b node) int { return a.cost() - b.cost() })
 }
 
+// sortAnd orders the parts of an and: cheap ones first, negated ones
+// counted at twice their cost. A rule's negated parts are mostly filters,
+// which few events match, so that they seldom decide the and; its
+// positive parts are selections, which most events fail.
+func sortAnd(ns []node) {
+	slices.SortStableFunc(ns, func(a, b node) int { return andCost(a) - andCost(b) })
+}
+
+func andCost(n node) int {
+	if _, ok := n.(notNode); ok {
+		return 2 * n.cost()
+	}
+	return n.cost()
+}
+
 type notNode struct{ x node }
 
 func (n notNode) eval(ev Event) bool { return !n.x.eval(ev) }
@@ -101,10 +118,40 @@ type itemNode struct {
 	f *Field
 	l leaf
 	c int
+	// str is l when it matches strings: string fields of normalized
+	// events are matched with it directly, without a Value.
+	str textMatcher
 }
 
-func (n *itemNode) eval(ev Event) bool { return anyValue(ev.Value(n.f), n.l) }
-func (n *itemNode) cost() int          { return n.c }
+// textMatcher is a leaf that matches a string value by its text, and
+// matches no missing field.
+type textMatcher interface {
+	leaf
+	matchString(s string) bool
+}
+
+func newItemNode(f *Field, l leaf, cost int) *itemNode {
+	n := &itemNode{f: f, l: l, c: cost}
+	switch l := l.(type) {
+	case *strLeaf:
+		n.str = l
+	case *reLeaf:
+		n.str = l
+	}
+	return n
+}
+
+func (n *itemNode) eval(ev Event) bool {
+	if n.str != nil && n.f.ecsStr != nil {
+		if e, ok := ev.(*ecsEvent); ok {
+			// A strLeaf matches no missing field.
+			s := n.f.ecsStr((*ecs.Event)(e))
+			return s != "" && n.str.matchString(s)
+		}
+	}
+	return anyValue(ev.Value(n.f), n.l)
+}
+func (n *itemNode) cost() int { return n.c }
 
 // neqNode is a field item with the neq modifier: the field is there and
 // none of its values match.

@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/vigilsec/vigil/correlators/sigma/ast"
+	"github.com/vigilsec/vigil/ecs"
 )
 
 // Set is a set of compiled detection rules, with their filters applied,
@@ -246,6 +247,15 @@ func (s *Set) Match(ev Event, dst []int) []int {
 
 // candidates returns the rules routed on ix's field that ev may match.
 func (ix *fieldIndex) candidates(ev Event) []int32 {
+	if ix.f.ecsStr != nil {
+		if e, ok := ev.(*ecsEvent); ok {
+			s := ix.f.ecsStr((*ecs.Event)(e))
+			if s == "" {
+				return nil
+			}
+			return ix.lookup(s)
+		}
+	}
 	v, ok := scalar(ev.Value(ix.f))
 	if !ok {
 		return ix.all
@@ -255,8 +265,11 @@ func (ix *fieldIndex) candidates(ev Event) []int32 {
 		return nil
 	case timeKind:
 		return ix.all
-	case String, Object:
+	case String:
 		return ix.lookup(v.Str)
+	case Object:
+		// Values inside objects match too (see strLeaf.match).
+		return ix.all
 	}
 	var buf textBuf
 	if t, ok := valueText(&v, &buf); ok {

@@ -103,8 +103,11 @@ type Field struct {
 	// fields up in nested documents.
 	Path []string
 
-	ecs  func(*ecs.Event) Value // for *ecs.Event
-	json [numSchemas]jsonPath   // for JSONEvent, by schema
+	ecs func(*ecs.Event) Value // for *ecs.Event
+	// ecsStr, if not nil, reads the same string field as ecs, without a
+	// Value ("" for a missing field).
+	ecsStr func(*ecs.Event) string
+	json   [numSchemas]jsonPath // for JSONEvent, by schema
 }
 
 // escapePath splits a dotted name into gjson path components.
