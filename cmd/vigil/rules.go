@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilsec/vigil/config"
+	"github.com/vigilsec/vigil/correlators/ruleset"
 	"github.com/vigilsec/vigil/correlators/sigma"
 	"github.com/vigilsec/vigil/correlators/sigma/ast"
 )
@@ -20,7 +22,10 @@ func newRulesCmd() *cobra.Command {
 }
 
 func newRulesLintCmd() *cobra.Command {
-	var quiet bool
+	var (
+		quiet   bool
+		cfgPath string
+	)
 	cmd := &cobra.Command{
 		Use:   "lint PATH...",
 		Short: "Report every problem in Sigma rule files",
@@ -33,7 +38,9 @@ named, recursively, and prints one line per problem:
 then a summary. It checks each document against the Sigma specification and
 its JSON schemas (required attributes, modifiers, conditions, correlation
 types, timespans, aliases, the retired aggregation syntax, ...) and the rules
-together (duplicate ids and names, references between rules).
+together (duplicate ids and names, references between rules). A detection
+rule whose logsource maps to no dataset (the rules.logsources of the config
+--config names, or the default mapping) gets a warning: it would not run.
 
 Exit status: 0 when no rule has an error (warnings allowed), 1 when some
 has, 2 on usage errors (such as a path that does not exist).`,
@@ -41,10 +48,20 @@ has, 2 on usage errors (such as a path that does not exist).`,
 			if len(paths) == 0 {
 				return usageErr("rules lint: name at least one rule file or directory")
 			}
+			logsources := ruleset.DefaultLogsources
+			if cfgPath != "" {
+				cfg, err := config.Load(cfgPath)
+				if err != nil {
+					return usageErr("rules lint: %v", err)
+				}
+				logsources = cfg.Rules.Logsources
+			}
 			rules, problems, files, err := sigma.Lint(paths...)
 			if err != nil {
 				return usageErr("rules lint: %v", err)
 			}
+			problems = append(problems, ruleset.LogsourceProblems(sigma.Usable(rules, problems), logsources)...)
+			sigma.SortProblems(problems)
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			var errs, warns int
@@ -68,6 +85,7 @@ has, 2 on usage errors (such as a path that does not exist).`,
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print errors only (warnings are still counted)")
+	cmd.Flags().StringVar(&cfgPath, "config", "", "the config whose rules.logsources map logsources to datasets (default: the built-in mapping)")
 	return cmd
 }
 

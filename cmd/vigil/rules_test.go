@@ -81,6 +81,26 @@ detection:
 		t.Errorf("-q: exit %d, stdout %q", code, out)
 	}
 
+	// A logsource that maps to no dataset: a warning, by the default
+	// mapping or the config's.
+	win := strings.NewReplacer("product: aws, service: cloudtrail", "product: windows, category: process_creation", "    unused: {eventName: Other}\n", "").Replace(rule)
+	if err := os.WriteFile(filepath.Join(dir, "warn.yaml"), []byte(win), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = runVigil(t, "rules", "lint", dir)
+	want = filepath.Join(dir, "warn.yaml") + ":2:1: warning: logsource (product: windows, category: process_creation) maps to no dataset in rules.logsources: the rule does not run\n1 file, 1 rule: 0 errors, 1 warning\n"
+	if code != 0 || out != want {
+		t.Errorf("unmapped logsource: exit %d, stdout %q, want %q", code, out, want)
+	}
+	cfg := filepath.Join(t.TempDir(), "vigil.yaml")
+	if err := os.WriteFile(cfg, []byte("rules:\n  logsources:\n    - {product: windows, datasets: [sysmon]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = runVigil(t, "rules", "lint", "--config", cfg, dir)
+	if code != 0 || out != "1 file, 1 rule: 0 errors, 0 warnings\n" {
+		t.Errorf("mapped by the config: exit %d, stdout %q", code, out)
+	}
+
 	// Usage errors: no path, a path that does not exist.
 	for _, args := range [][]string{{"rules", "lint"}, {"rules", "lint", filepath.Join(dir, "missing")}, {"rules", "lint", "--bogus", dir}} {
 		_, stderr, code = runVigil(t, args...)

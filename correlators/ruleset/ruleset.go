@@ -240,16 +240,13 @@ func Load(c Config, prev *Set) (*Set, []ast.Problem, error) {
 	}
 
 	// Route detection rules to datasets; filters go with every dataset.
+	problems = append(problems, LogsourceProblems(usable, c.Logsources)...)
 	byDataset := map[string][]*ast.Rule{}
 	var filters []*ast.Rule
 	for _, r := range usable {
 		switch r.Kind {
 		case ast.KindDetection:
 			ds := datasetsOf(r.LogSource, c.Logsources)
-			if len(ds) == 0 {
-				problems = append(problems, ast.Problem{Pos: r.LogSource.Pos, Severity: ast.Warning, Rule: sigma.RuleKey(r),
-					Msg: fmt.Sprintf("logsource (%s) maps to no dataset in rules.logsources: the rule does not run", Logsource{Product: r.LogSource.Product, Service: r.LogSource.Service, Category: r.LogSource.Category})})
-			}
 			s.datasets[r] = ds
 			for _, d := range ds {
 				byDataset[d] = append(byDataset[d], r)
@@ -294,6 +291,25 @@ func Load(c Config, prev *Set) (*Set, []ast.Problem, error) {
 	}
 	sigma.SortProblems(problems)
 	return s, problems, nil
+}
+
+// LogsourceProblems warns of each detection rule whose logsource maps to
+// no dataset: it would not run.
+func LogsourceProblems(rs []*ast.Rule, maps []Logsource) []ast.Problem {
+	var out []ast.Problem
+	for _, r := range rs {
+		if r.Kind != ast.KindDetection || len(datasetsOf(r.LogSource, maps)) > 0 {
+			continue
+		}
+		ls := Logsource{Product: r.LogSource.Product, Service: r.LogSource.Service, Category: r.LogSource.Category}
+		pos := r.LogSource.Pos
+		if pos.Line == 0 {
+			pos = r.Pos
+		}
+		out = append(out, ast.Problem{Pos: pos, Severity: ast.Warning, Rule: sigma.RuleKey(r),
+			Msg: fmt.Sprintf("logsource (%s) maps to no dataset in rules.logsources: the rule does not run", ls)})
+	}
+	return out
 }
 
 func disabledRule(r *ast.Rule, disabled map[string]bool) bool {
