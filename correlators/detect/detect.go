@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/bytedance/sonic"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -328,8 +329,8 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 		return nil
 	}
 	var ev ecs.Event
-	if err := json.Unmarshal(r.Value, &ev); err != nil {
-		return fmt.Errorf("decode ECS event: %w", err)
+	if err := DecodeEvent(r.Value, &ev); err != nil {
+		return err
 	}
 	alerts, matches := dr.evaluate(&ev, streams.Origin(r))
 	for _, a := range alerts {
@@ -348,6 +349,19 @@ func (p *Processor) Process(c *streams.Context, r *kgo.Record) error {
 		rec.Headers = streams.Provenance(r)
 		c.EmitRecord(rec)
 		p.matches.Inc()
+	}
+	return nil
+}
+
+// decoder decodes ECS documents as normalize encodes them (sonic, strings
+// aliasing the record).
+var decoder = sonic.Config{}.Froze()
+
+// DecodeEvent decodes an ECS document as the detect app reads it. The
+// event's strings may alias b.
+func DecodeEvent(b []byte, ev *ecs.Event) error {
+	if err := decoder.Unmarshal(b, ev); err != nil {
+		return fmt.Errorf("decode ECS event: %w", err)
 	}
 	return nil
 }
