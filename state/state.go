@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -84,6 +85,10 @@ type DB struct {
 	buf   *writeBuffer
 
 	flushMu sync.Mutex // one flush at a time
+
+	// txnKeys is how many keys the last transaction touched: the next
+	// one's maps start that big, rather than growing by rehashing.
+	txnKeys atomic.Int64
 
 	mu      sync.Mutex
 	expired map[string]int64 // window store partition -> segments below this are expired

@@ -387,7 +387,9 @@ func (w *Windowed) Close(c *Context, streamTime time.Time) error {
 				agg []byte
 			}
 			var done []closed
-			if err := store.Scan(time.UnixMilli(from), time.UnixMilli(bound), func(k []byte, x state.Window, v []byte) error {
+			// Every closed window is emitted, so their order does not
+			// matter: skip sorting them.
+			if err := store.ScanUnordered(time.UnixMilli(from), time.UnixMilli(bound), func(k []byte, x state.Window, v []byte) error {
 				if len(k) > 0 && k[0] == 0 && w.closedAt(ms(x.End), st) {
 					done = append(done, closed{bytes.Clone(k[1:]), x, bytes.Clone(v)})
 				}

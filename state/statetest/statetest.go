@@ -373,6 +373,18 @@ func (s wins) scan(t testing.TB, from, to time.Time) []win {
 			}
 		}
 	}
+	// ScanUnordered gives the same windows, in any order within a segment.
+	var un []win
+	err = s.s.ScanUnordered(from, to, func(k []byte, w state.Window, v []byte) error {
+		un = append(un, win{string(k), w.Start.UnixMilli(), w.End.UnixMilli(), string(v)})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s/%d: ScanUnordered(%v, %v): %v", s.spec.Name, s.p, from, to, err)
+	}
+	if got, want := sortWins(un), sortWins(slices.Clone(out)); !slices.Equal(got, want) {
+		t.Errorf("%s/%d: ScanUnordered(%v, %v) = %v, Scan gives %v", s.spec.Name, s.p, from, to, got, want)
+	}
 	return out
 }
 
