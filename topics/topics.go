@@ -47,6 +47,10 @@ func (n Names) Matches() string { return n.prefix() + ".matches" }
 // Late is the topic for records that arrive after a window's grace period.
 func (n Names) Late() string { return n.prefix() + ".late" }
 
+// Progress is the compacted topic where sources keep their progress (an
+// object done, a file's offset), committed with the records they produce.
+func (n Names) Progress() string { return n.prefix() + ".sources.progress" }
+
 // Table is the compacted topic that holds a lookup table such as assets.
 func (n Names) Table(name string) string { return n.prefix() + ".tables." + name }
 

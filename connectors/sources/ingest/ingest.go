@@ -1,0 +1,288 @@
+// Package ingest is what vigil's sources share to bring records into Kafka
+// exactly once: a transactional writer that commits the records a source
+// produced together with its progress (an S3 object done, a file read to an
+// offset), and the progress itself, kept in a compacted topic
+// (Names.Progress, "vigil.sources.progress"), so that a source restarted
+// anywhere resumes where the last committed transaction left it. A crash
+// at any moment aborts the open transaction: its records are never seen by
+// read_committed consumers, and its progress is not either, so they are
+// produced again, once.
+//
+// One process at a time writes for a source: its transactional id is the
+// source's (Names.Group(name)), so a process that starts the source fences
+// any earlier one, whose transactions then fail. Run one replica of each
+// source; a replacement takes over where it stopped.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigilsec/vigil/plugin"
+	"github.com/vigilsec/vigil/streams"
+	"github.com/vigilsec/vigil/topics"
+)
+
+// ProgressTopic is the spec of the progress topic, for a source's
+// plugin.TopicDeclarer.
+func ProgressTopic(n topics.Names) topics.Spec {
+	return topics.Spec{Name: n.Progress(), Partitions: 1, Compacted: true}
+}
+
+// Options configure a Writer.
+type Options struct {
+	// Name is the source's name: progress keys begin with it, and the
+	// transactional id is Topics.Group(Name).
+	Name string
+	// Kafka are the client options (seed brokers, TLS, SASL).
+	Kafka []kgo.Opt
+	// Topics names topics.
+	Topics topics.Names
+	// TransactionTimeout is the broker's bound on an open transaction.
+	// Default 60s.
+	TransactionTimeout time.Duration
+	// Logger defaults to none.
+	Logger *slog.Logger
+}
+
+// FromDeps fills Options from what the engine hands a source.
+func FromDeps(d plugin.Deps) Options {
+	return Options{Name: d.Name, Kafka: d.Kafka, Topics: d.Topics, TransactionTimeout: d.TransactionTimeout, Logger: d.Logger}
+}
+
+// Writer produces a source's records and progress in transactions. It is
+// used from one goroutine, except Produce's completions.
+type Writer struct {
+	o        Options
+	cl       *kgo.Client
+	progress map[string][]byte
+
+	mu       sync.Mutex
+	err      error            // the first failed produce of the open transaction
+	produced map[string]int64 // by topic, in the open transaction
+	bytes    int64
+	open     bool
+}
+
+// Open connects, fences any earlier writer of the source, and reads the
+// source's committed progress.
+func Open(ctx context.Context, o Options) (*Writer, error) {
+	if o.Name == "" {
+		return nil, errors.New("ingest: no source name")
+	}
+	if o.TransactionTimeout <= 0 {
+		o.TransactionTimeout = 60 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(o.Kafka),
+		kgo.TransactionalID(o.Topics.Group(o.Name)),
+		kgo.TransactionTimeout(o.TransactionTimeout),
+		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.WithLogger(streams.KgoLogger(o.Logger)),
+	)...)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	w := &Writer{o: o, cl: cl}
+	// Initializing the producer id fences an earlier writer and aborts
+	// its open transaction, so the progress read below is final.
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("ingest: fence earlier writers of %s: %w", o.Name, err)
+	}
+	if w.progress, err = ReadProgress(ctx, o.Kafka, o.Topics, o.Name); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// Close ends the writer, aborting an open transaction.
+func (w *Writer) Close() {
+	if w.open {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = w.cl.AbortBufferedRecords(ctx)
+		_ = w.cl.EndTransaction(ctx, kgo.TryAbort)
+		cancel()
+	}
+	w.cl.Close()
+}
+
+// Progress returns the committed progress of a unit (an object, a file),
+// as the source wrote it with SetProgress, or nil.
+func (w *Writer) Progress(unit string) []byte { return w.progress[unit] }
+
+// Units returns every unit with committed progress, sorted.
+func (w *Writer) Units() []string {
+	out := make([]string, 0, len(w.progress))
+	for u := range w.progress {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Begin starts a transaction.
+func (w *Writer) Begin() error {
+	if w.open {
+		return errors.New("ingest: a transaction is already open")
+	}
+	if err := w.cl.BeginTransaction(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.err, w.produced, w.bytes, w.open = nil, map[string]int64{}, 0, true
+	w.mu.Unlock()
+	return nil
+}
+
+// Produce sends a record in the open transaction.
+func (w *Writer) Produce(ctx context.Context, r *kgo.Record) {
+	w.cl.Produce(ctx, r, w.done)
+}
+
+func (w *Writer) done(r *kgo.Record, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	w.produced[r.Topic]++
+	if r.Topic != w.o.Topics.Progress() {
+		w.bytes += int64(len(r.Value))
+	}
+}
+
+// SetProgress records a unit's progress in the open transaction; nil
+// forgets the unit (a tombstone).
+func (w *Writer) SetProgress(ctx context.Context, unit string, value []byte) {
+	w.Produce(ctx, &kgo.Record{Topic: w.o.Topics.Progress(), Key: []byte(w.o.Name + "\x00" + unit), Value: value})
+	if value == nil {
+		delete(w.progress, unit)
+	} else {
+		w.progress[unit] = value
+	}
+}
+
+// Committed is what a committed transaction produced.
+type Committed struct {
+	// Records counts records by topic, progress records left out.
+	Records map[string]int64
+	// Bytes is the size of the records' values, progress left out.
+	Bytes int64
+}
+
+// Commit flushes the open transaction's records and commits it. On error
+// the transaction is aborted and the progress set in it forgotten; the
+// source should reopen the writer (the error may be a fencing: another
+// process took the source over).
+func (w *Writer) Commit(ctx context.Context) (Committed, error) {
+	if !w.open {
+		return Committed{}, errors.New("ingest: no open transaction")
+	}
+	w.open = false
+	flushErr := w.cl.Flush(ctx)
+	w.mu.Lock()
+	perr := w.err
+	c := Committed{Records: w.produced, Bytes: w.bytes}
+	w.mu.Unlock()
+	if err := errors.Join(flushErr, perr); err != nil {
+		_ = w.cl.AbortBufferedRecords(context.Background())
+		_ = w.cl.EndTransaction(ctx, kgo.TryAbort)
+		return Committed{}, fmt.Errorf("ingest: produce: %w", err)
+	}
+	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return Committed{}, fmt.Errorf("ingest: commit: %w", err)
+	}
+	delete(c.Records, w.o.Topics.Progress())
+	return c, nil
+}
+
+// Abort aborts the open transaction, if any. The progress set in it is not
+// forgotten by the Writer: reopen it to read the committed progress again.
+func (w *Writer) Abort(ctx context.Context) error {
+	if !w.open {
+		return nil
+	}
+	w.open = false
+	_ = w.cl.AbortBufferedRecords(ctx)
+	return w.cl.EndTransaction(ctx, kgo.TryAbort)
+}
+
+// ReadProgress reads the committed progress of the source name: the last
+// value of each of its units.
+func ReadProgress(ctx context.Context, kafka []kgo.Opt, n topics.Names, name string) (map[string][]byte, error) {
+	topic := n.Progress()
+	// Transaction markers occupy offsets too; keeping them shows that a
+	// partition has been read to its end even when its last offsets are
+	// markers or aborted records.
+	cl, err := kgo.NewClient(append(slices.Clone(kafka), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: progress topic %s: %w", topic, err)
+	}
+	if err := ends.Error(); err != nil {
+		return nil, fmt.Errorf("ingest: progress topic %s: %w", topic, err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	out := map[string][]byte{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	offsets := map[string]map[int32]kgo.Offset{topic: {}}
+	for p := range want {
+		offsets[topic][p] = kgo.NewOffset().AtStart()
+	}
+	cl.AddConsumePartitions(offsets)
+	prefix := name + "\x00"
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
+		if ferr != nil {
+			return nil, fmt.Errorf("ingest: read progress: %w", ferr)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Attrs.IsControl() {
+				// Only the offset counts.
+			} else if k := string(r.Key); strings.HasPrefix(k, prefix) {
+				if r.Value == nil {
+					delete(out, k[len(prefix):])
+				} else {
+					out[k[len(prefix):]] = r.Value
+				}
+			}
+			if r.Offset+1 >= want[r.Partition] {
+				delete(want, r.Partition)
+			}
+		})
+	}
+	return out, nil
+}
