@@ -7,7 +7,7 @@ FUZZTIME ?= 30s
 # all of them but the pure parsers, and -race costs little on those.
 RACE     ?= -race
 
-.PHONY: all build run test vet fmt-check deps tools bench fuzz geoip clean
+.PHONY: all build run test vet fmt-check deps tools versitygw bench fuzz geoip clean
 
 all: build
 
@@ -28,6 +28,17 @@ tools:
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq kcat >/dev/null; \
 	}
+	@$(MAKE) --no-print-directory versitygw
+
+## versitygw: the S3 API server (Versity's gateway) that the S3 source's
+## tests run against, built into .cache/bin (about a minute, once).
+VERSITYGW_VERSION := v1.8.0
+versitygw:
+	@{ [ -x .cache/bin/versitygw ] && grep -qx '$(VERSITYGW_VERSION)' .cache/bin/versitygw.version 2>/dev/null; } || { \
+		echo "building versitygw $(VERSITYGW_VERSION) into .cache/bin"; \
+		GOBIN=$(abspath .cache/bin) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION) && \
+		echo '$(VERSITYGW_VERSION)' > .cache/bin/versitygw.version; \
+	}
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
@@ -38,7 +49,7 @@ vet:
 
 ## test: formatting, vet, and every test (fuzz seed corpora included) with -race.
 test: deps fmt-check vet
-	VIGIL_TEST_REQUIRE_KCAT=1 $(GO) test $(RACE) -count=1 -timeout 20m ./...
+	VIGIL_TEST_REQUIRE_KCAT=1 VIGIL_TEST_REQUIRE_S3=1 $(GO) test $(RACE) -count=1 -timeout 20m ./...
 
 ## bench: every benchmark; each reports its baseline from the same run.
 bench:

@@ -161,7 +161,7 @@ sinks:
 		`topics.replication_factor (0)`,
 		`log.level "loud"`,
 		`log.format "xml"`,
-		`sources.s: unknown source type "nosuch" (known: file)`,
+		`sources.s: unknown source type "nosuch" (known: file, http, s3)`,
 		`apps.detect: datasets: `,
 		`rules: logsources[0]: set at least one of product, service, category`,
 		`rules: logsources[1] (product: aws): datasets must not be empty`,

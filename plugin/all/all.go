@@ -5,6 +5,8 @@ package all
 import (
 	// Sources.
 	_ "github.com/vigilsec/vigil/connectors/sources/file"
+	_ "github.com/vigilsec/vigil/connectors/sources/httpsrc"
+	_ "github.com/vigilsec/vigil/connectors/sources/s3"
 
 	// Stream apps and the decoders of normalize.
 	_ "github.com/vigilsec/vigil/correlators/correlate"

@@ -1,36 +1,56 @@
 // Package file is a source that publishes events from local files to
-// vigil.raw.<source>, one record per event.
+// vigil.raw.<source>, one record per event, exactly once.
 //
-// Files are JSON lines, JSON arrays, CloudTrail log files or concatenated
-// JSON values, plain or gzip-compressed (see package framing). Each record
-// carries provenance headers: the source, its origin (path:line,
-// path:[i] or path:Records[i]) and the ingest time. Records are published as
-// read, valid or not; the normalize app reports what it cannot parse. Only
-// what cannot be delimited (a value cut off at the end of a file, an event
-// over the size limit) goes straight to the dead-letter topic.
+// Files are JSON lines, JSON arrays (Prowler's output), CloudTrail log
+// files, concatenated JSON values or CSV, plain or gzip-compressed (see
+// package framing). Each record carries provenance headers: the source, its
+// origin (path:line, path:[i] or path:Records[i]) and the ingest time.
+// Records are published as read, valid or not; the normalize app reports
+// what it cannot parse. Only what cannot be delimited (a value cut off at
+// the end of a file, an event over the size limit) goes straight to the
+// dead-letter topic.
+//
+// # Progress
+//
+// How far each file has been read is committed to the progress topic in
+// the same Kafka transaction as the records read (see package ingest), per
+// file identity (device and inode, with the path it was read under): the
+// byte offset of the next unread record, its line number, and for gzip
+// files, whose compressed stream cannot be entered in the middle, the
+// number of records taken. A source that stops, crashes or is replaced
+// resumes every file where the last committed transaction left it, so a
+// record is neither lost nor published twice. A second one-shot run over
+// unchanged files publishes nothing.
+//
+// # Following
+//
+// By default the source reads the files that match once and its Run
+// returns. With Follow it keeps going: it looks for new files every
+// PollInterval, reads what is appended to plain files (complete lines only:
+// a partial last line waits for its end), follows a file renamed by
+// rotation to its end (under its new name if it still matches, through the
+// handle kept open otherwise) while the new file at the path is read from
+// its start, and starts over when a file shrinks below what was read
+// (truncation) or its first kilobyte changed (rewritten in place). A gzip
+// file is read once, when it has not changed for a PollInterval. The
+// records of a file renamed away from the patterns keep the path it was
+// read under in their origin.
 package file
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"slices"
-	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/gjson"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigilsec/vigil/connectors/sources/framing"
+	"github.com/vigilsec/vigil/connectors/sources/ingest"
 	"github.com/vigilsec/vigil/plugin"
-	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/topics"
 )
 
@@ -39,7 +59,8 @@ type Config struct {
 	// Source names the raw topic (vigil.raw.<source>) and the decoder that
 	// reads it. Required.
 	Source string `yaml:"source"`
-	// Paths are files or glob patterns, read in sorted order. Required.
+	// Paths are files or glob patterns, read in sorted order. A path
+	// element "**" matches any number of directories. Required.
 	Paths []string `yaml:"paths"`
 	// Format is auto, lines, array, records, values or csv. Default
 	// "auto": csv for files named *.csv or *.csv.gz, otherwise detected
@@ -60,7 +81,48 @@ type Config struct {
 	// source vpcflow (whose files begin "version account-id ..."), false
 	// otherwise.
 	HeaderLine *bool `yaml:"header_line"`
+	// Follow keeps the source running: new files are picked up, plain
+	// files are followed as they grow, rotate or are truncated. Default
+	// false: the files are read once and the source stops.
+	Follow bool `yaml:"follow"`
+	// Start is where following begins in the files present when the
+	// source first starts: beginning, or end (only what is written from
+	// then on is read). Files that appear later are always read from
+	// their beginning, and once the source has committed progress a
+	// restart resumes from it. end needs Follow. Default "beginning".
+	Start string `yaml:"start"`
+	// PollInterval is how often, when following, the patterns are
+	// matched again and files checked for growth. Default 1s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// CloseInactive is how long a followed file may go without growing
+	// before its handle is closed (it is opened again when it grows). A
+	// file that was renamed away from the patterns or deleted is then
+	// read to its end, its last line published even without a line end,
+	// and forgotten. Default 5m.
+	CloseInactive time.Duration `yaml:"close_inactive"`
+	// CommitRecords is the most records published in one transaction.
+	// Default 10000.
+	CommitRecords int `yaml:"commit_records"`
+	// CommitInterval is the longest a transaction stays open: what was
+	// read is visible to read_committed consumers at most this long (plus
+	// a PollInterval) after it was written. It must be below the
+	// transaction timeout (kafka.transaction_timeout). Default 1s.
+	CommitInterval time.Duration `yaml:"commit_interval"`
 }
+
+// Start positions.
+const (
+	StartBeginning = "beginning"
+	StartEnd       = "end"
+)
+
+// Defaults of the fields whose zero value means "the default".
+const (
+	DefaultPollInterval   = time.Second
+	DefaultCloseInactive  = 5 * time.Minute
+	DefaultCommitRecords  = 10000
+	DefaultCommitInterval = time.Second
+)
 
 // Validate implements plugin.Validator.
 func (c *Config) Validate() []error {
@@ -84,7 +146,53 @@ func (c *Config) Validate() []error {
 	if c.MaxRecordBytes < 1 || c.MaxRecordBytes > 100<<20 {
 		errs = append(errs, fmt.Errorf("max_record_bytes (%d) must be between 1 and 104857600", c.MaxRecordBytes))
 	}
+	switch c.Start {
+	case "", StartBeginning:
+	case StartEnd:
+		if !c.Follow {
+			errs = append(errs, errors.New("start: end needs follow: true (a one-shot read from the end reads nothing)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("start %q must be beginning or end", c.Start))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"poll_interval", c.PollInterval}, {"close_inactive", c.CloseInactive}, {"commit_interval", c.CommitInterval}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s (%s) must not be negative", d.name, d.v))
+		}
+	}
+	if c.CommitRecords < 0 {
+		errs = append(errs, fmt.Errorf("commit_records (%d) must not be negative", c.CommitRecords))
+	}
 	return errs
+}
+
+// withDefaults returns c with zero values replaced by defaults.
+func (c Config) withDefaults() Config {
+	if c.Format == "" {
+		c.Format = "auto"
+	}
+	if c.MaxRecordBytes == 0 {
+		c.MaxRecordBytes = framing.DefaultMaxFrame
+	}
+	if c.Start == "" {
+		c.Start = StartBeginning
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.CloseInactive == 0 {
+		c.CloseInactive = DefaultCloseInactive
+	}
+	if c.CommitRecords == 0 {
+		c.CommitRecords = DefaultCommitRecords
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	return c
 }
 
 // DefaultKeys are the key paths used when Key is not set.
@@ -96,34 +204,44 @@ func init() {
 	plugin.Register(plugin.Spec{
 		Kind:    plugin.Source,
 		Name:    "file",
-		Summary: "publishes events from local files (JSON lines, arrays, CloudTrail log files; gzip too)",
-		Config:  func() any { return &Config{Format: "auto", MaxRecordBytes: framing.DefaultMaxFrame} },
+		Summary: "publishes events from local files (JSON lines, arrays, CloudTrail log files; gzip too), once or following them",
+		Config:  func() any { c := Config{}.withDefaults(); return &c },
 		New: func(cfg any, d plugin.Deps) (plugin.Component, error) {
 			return New(*cfg.(*Config), d)
 		},
 	})
 }
 
-// Source is a running file source.
-type Source struct {
-	cfg    Config
-	deps   plugin.Deps
-	topic  string
-	format framing.Format
-	keys   []string
-	ready  atomic.Bool
+// ErrFenced is wrapped by the error Run returns when another process
+// started the same source (same name and topic prefix) and took it over:
+// this one must stop; the other resumes where the last committed
+// transaction left off.
+var ErrFenced = errors.New("another process took this file source over")
 
-	records *prometheus.CounterVec
-	bytes   prometheus.Counter
-	files   prometheus.Counter
-	errs    *prometheus.CounterVec
+// Source is a file source.
+type Source struct {
+	cfg     Config
+	deps    plugin.Deps
+	topic   string
+	format  framing.Format
+	keys    []string
+	ready   atomic.Bool
+	metrics *ingest.Metrics
 }
 
-// New returns a file source.
+// New returns a file source. Zero durations and counts in c mean their
+// defaults.
 func New(c Config, d plugin.Deps) (*Source, error) {
+	c = c.withDefaults()
+	if errs := c.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	f, err := framing.ParseFormat(c.Format)
 	if err != nil {
 		return nil, err
+	}
+	if tt := d.TransactionTimeout; tt > 0 && c.CommitInterval >= tt {
+		return nil, fmt.Errorf("commit_interval (%s) must be below the transaction timeout (%s)", c.CommitInterval, tt)
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -132,32 +250,10 @@ func New(c Config, d plugin.Deps) (*Source, error) {
 	if len(keys) == 0 {
 		keys = DefaultKeys[c.Source]
 	}
-	s := &Source{
+	return &Source{
 		cfg: c, deps: d, topic: d.Topics.Raw(c.Source), format: f, keys: keys,
-		records: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_source_records_total",
-			Help: "Records a source published, per topic (the dead-letter topic included).",
-		}, []string{"topic"}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "vigil_source_bytes_total",
-			Help: "Bytes of events a source published.",
-		}),
-		files: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "vigil_source_objects_total",
-			Help: "Files or objects a source read to the end.",
-		}),
-		errs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_source_errors_total",
-			Help: "Problems a source met, by kind: read (a file could not be read), framing (an event could not be delimited).",
-		}, []string{"kind"}),
-	}
-	if r := d.Registerer; r != nil {
-		s.records = streams.Register(r, s.records)
-		s.bytes = streams.Register(r, s.bytes)
-		s.files = streams.Register(r, s.files)
-		s.errs = streams.Register(r, s.errs)
-	}
-	return s, nil
+		metrics: ingest.NewMetrics(d.Registerer),
+	}, nil
 }
 
 // Topics implements plugin.TopicDeclarer.
@@ -165,176 +261,30 @@ func (s *Source) Topics() []topics.Spec {
 	return []topics.Spec{
 		{Name: s.topic, Partitions: s.deps.Partitions},
 		{Name: s.deps.Topics.DLQ(), Partitions: s.deps.Partitions},
+		ingest.ProgressTopic(s.deps.Topics),
 	}
 }
 
 // Ready implements plugin.Readier.
 func (s *Source) Ready() bool { return s.ready.Load() }
 
-// Run publishes every matching file once, then returns.
+// Run publishes the matching files: once, returning when every record is
+// committed, or, with Follow, until ctx is done. On a stop it commits what
+// it has read. It returns an error only when records could not be
+// committed (wrapping ErrFenced when another process took the source over).
+// Run is called once per Source.
 func (s *Source) Run(ctx context.Context) error {
-	cl, err := kgo.NewClient(append(slices.Clone(s.deps.Kafka),
-		kgo.WithLogger(streams.KgoLogger(s.deps.Logger)),
-		kgo.ProducerLinger(5*time.Millisecond),
-	)...)
+	w, err := ingest.Open(ctx, ingest.FromDeps(s.deps))
 	if err != nil {
-		return fmt.Errorf("file source: %w", err)
-	}
-	defer cl.Close()
-	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("file source: reach brokers: %w", err)
-	}
-	s.ready.Store(true)
-	defer s.ready.Store(false)
-
-	paths, err := s.expand()
-	if err != nil {
-		return err
-	}
-	if len(paths) == 0 {
-		s.deps.Logger.Warn("no files match", "paths", s.cfg.Paths)
-	}
-	for _, p := range paths {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := s.publishFile(ctx, cl, p); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
+		return fmt.Errorf("file source: %w", err)
 	}
-	return nil
-}
-
-func (s *Source) expand() ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	for _, pat := range s.cfg.Paths {
-		matches, err := filepath.Glob(pat)
-		if err != nil {
-			return nil, fmt.Errorf("file source: pattern %q: %w", pat, err)
-		}
-		sort.Strings(matches)
-		for _, m := range matches {
-			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() && !seen[m] {
-				seen[m] = true
-				out = append(out, m)
-			}
-		}
-	}
-	return out, nil
-}
-
-// publishFile publishes one file's events and waits until Kafka has
-// acknowledged them all. A file that cannot be read is reported and skipped;
-// an error is returned only when records could not be published.
-func (s *Source) publishFile(ctx context.Context, cl *kgo.Client, path string) error {
-	log := s.deps.Logger.With("file", path)
-	f, err := os.Open(path)
-	if err != nil {
-		s.errs.WithLabelValues("read").Inc()
-		log.Error("cannot read file", "err", err)
-		return nil
-	}
-	defer f.Close()
-	r, err := Decompress(f)
-	if err != nil {
-		s.errs.WithLabelValues("read").Inc()
-		log.Error("cannot read file", "err", err)
-		return nil
-	}
-	format := framing.ForPath(path, s.format)
-	headerLine := framing.DefaultHeaderLine(s.cfg.Source, format)
-	if s.cfg.HeaderLine != nil {
-		headerLine = *s.cfg.HeaderLine
-	}
-	var fileHeader []byte
-	if headerLine {
-		if fileHeader, r, err = framing.FileHeader(r); err != nil {
-			s.errs.WithLabelValues("read").Inc()
-			log.Error("cannot read file", "err", err)
-			return nil
-		}
-	}
-	sp := framing.New(r, format, s.cfg.MaxRecordBytes)
-
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		produced = map[string]int64{}
-		nbytes   int64
-	)
-	promise := func(rec *kgo.Record, err error) {
-		defer wg.Done()
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			return
-		}
-		produced[rec.Topic]++
-		nbytes += int64(len(rec.Value))
-	}
-	complete := true
-	for {
-		fr, err := sp.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// What was read before the error is published; the file
-			// is not counted as read.
-			complete = false
-			s.errs.WithLabelValues("read").Inc()
-			log.Error("read error; the rest of the file is skipped", "err", err)
-			break
-		}
-		origin := Origin(path, sp.Format(), fr)
-		rec := &kgo.Record{Topic: s.topic, Value: fr.Data, Headers: []kgo.RecordHeader{
-			{Key: streams.HeaderSource, Value: []byte(s.cfg.Source)},
-			{Key: streams.HeaderOrigin, Value: []byte(origin)},
-			{Key: streams.HeaderIngestTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
-		}}
-		if fileHeader != nil {
-			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: streams.HeaderFileHeader, Value: fileHeader})
-		}
-		if fr.Err != nil {
-			s.errs.WithLabelValues("framing").Inc()
-			log.Warn("event cannot be delimited; sent to the dead-letter topic", "origin", origin, "err", fr.Err)
-			rec = streams.DeadLetter(s.deps.Topics.DLQ(), s.deps.Name, rec, fr.Err)
-			if len(rec.Value) > 1024 {
-				rec.Value = rec.Value[:1024] // enough to recognise it; the whole would not fit a Kafka message
-			}
-		} else {
-			rec.Key = s.key(fr.Data)
-		}
-		wg.Add(1)
-		cl.Produce(ctx, rec, promise)
-	}
-	if err := cl.Flush(ctx); err != nil {
-		return err
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("file source: publish %s: %w", path, firstErr)
-	}
-	for t, n := range produced {
-		s.records.WithLabelValues(t).Add(float64(n))
-	}
-	s.bytes.Add(float64(nbytes))
-	if complete {
-		s.files.Inc()
-	}
-	if s.deps.Observer != nil {
-		s.deps.Observer.Committed(s.deps.Name, nil, produced)
-	}
-	log.Info("file published", "records", produced[s.topic], "dead_letters", produced[s.deps.Topics.DLQ()])
-	return nil
+	defer w.Close()
+	s.ready.Store(true)
+	defer s.ready.Store(false)
+	return newRunner(ctx, s, w).run()
 }
 
 func (s *Source) key(data []byte) []byte {
@@ -346,11 +296,10 @@ func (s *Source) key(data []byte) []byte {
 	return nil
 }
 
-// Origin formats where a frame was found; see framing.Origin.
-func Origin(path string, f framing.Format, fr framing.Frame) string {
-	return framing.Origin(path, f, fr)
+// headerLine reports whether files of format f have a header line.
+func (s *Source) headerLine(f framing.Format) bool {
+	if s.cfg.HeaderLine != nil {
+		return *s.cfg.HeaderLine
+	}
+	return framing.DefaultHeaderLine(s.cfg.Source, f)
 }
-
-// Decompress returns a reader of r's contents, gunzipping them if they are
-// gzip; see framing.Decompress.
-func Decompress(r io.Reader) (io.Reader, error) { return framing.Decompress(r) }

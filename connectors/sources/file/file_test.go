@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,7 @@ func TestPublish(t *testing.T) {
 	brokers := streamstest.Brokers(t)
 	names := topics.Names{Prefix: streamstest.Prefix(t)}
 	streamstest.CreateTopics(t, brokers, 3, names.Raw("cloudtrail"), names.DLQ())
+	streamstest.CreateTopics(t, brokers, 1, names.Progress())
 	reg := prometheus.NewRegistry()
 	o := &obs{produced: map[string]int64{}}
 	src, err := file.New(file.Config{Source: "cloudtrail", Paths: []string{filepath.Join(dir, "*.json*")}, Format: "auto", MaxRecordBytes: 1000},
@@ -118,6 +120,26 @@ func TestPublish(t *testing.T) {
 	if v := testutil.ToFloat64(counterWith(t, reg, "vigil_source_objects_total")); v != 3 {
 		t.Errorf("files read: %v, want 3 (the broken gzip is not counted)", v)
 	}
+	if v := testutil.ToFloat64(counterWith(t, reg, "vigil_source_object_bytes_total")); v == 0 {
+		t.Errorf("no object bytes counted")
+	}
+
+	// A second run over the same files publishes nothing: the progress
+	// committed with the records says every file was read.
+	src, err = file.New(file.Config{Source: "cloudtrail", Paths: []string{filepath.Join(dir, "*.json*")}, Format: "auto", MaxRecordBytes: 1000},
+		plugin.Deps{Name: "files", Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Topics: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Run(context.Background()); err != nil {
+		t.Fatalf("second Run: %v", err)
+	}
+	if again := streamstest.ReadCommitted(t, brokers, names.Raw("cloudtrail")); len(again) != len(raw) {
+		t.Errorf("a second run over the same files: %d raw records, want %d", len(again), len(raw))
+	}
+	if again := streamstest.ReadCommitted(t, brokers, names.DLQ()); len(again) != 1 {
+		t.Errorf("a second run over the same files: %d dead letters, want 1", len(again))
+	}
 }
 
 func counterWith(t *testing.T, g prometheus.Gatherer, name string) prometheus.Collector {
@@ -127,7 +149,7 @@ func counterWith(t *testing.T, g prometheus.Gatherer, name string) prometheus.Co
 		if mf.GetName() == name {
 			c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x", Help: "x"})
 			for _, m := range mf.GetMetric() {
-				c.Add(m.GetCounter().GetValue())
+				c.Add(m.GetCounter().GetValue() + m.GetGauge().GetValue())
 			}
 			return c
 		}
@@ -144,7 +166,7 @@ func TestOversizeEventGoesToDLQ(t *testing.T) {
 	}
 	brokers := streamstest.Brokers(t)
 	names := topics.Names{Prefix: streamstest.Prefix(t)}
-	streamstest.CreateTopics(t, brokers, 1, names.Raw("cloudtrail"), names.DLQ())
+	streamstest.CreateTopics(t, brokers, 1, names.Raw("cloudtrail"), names.DLQ(), names.Progress())
 	src, err := file.New(file.Config{Source: "cloudtrail", Paths: []string{filepath.Join(dir, "*")}, Format: "lines", MaxRecordBytes: 2000},
 		plugin.Deps{Name: "files", Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Topics: names})
 	if err != nil {
@@ -170,8 +192,17 @@ func TestConfigValidate(t *testing.T) {
 	for _, e := range errs {
 		all = append(all, e.Error())
 	}
+	c = file.Config{Source: "x", Paths: []string{"a"}, Format: "auto", MaxRecordBytes: 1, Start: "end", PollInterval: -1}
+	for _, e := range c.Validate() {
+		all = append(all, e.Error())
+	}
+	c = file.Config{Source: "x", Paths: []string{"a"}, Format: "auto", MaxRecordBytes: 1, Start: "middle", Follow: true}
+	for _, e := range c.Validate() {
+		all = append(all, e.Error())
+	}
 	joined := strings.Join(all, "\n")
-	for _, want := range []string{"source must name", "bad pattern", `format "xml"`, "max_record_bytes (0)"} {
+	for _, want := range []string{"source must name", "bad pattern", `format "xml"`, "max_record_bytes (0)",
+		"start: end needs follow: true", "poll_interval (-1ns) must not be negative", `start "middle" must be beginning or end`} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("problems lack %q:\n%s", want, joined)
 		}
@@ -197,15 +228,16 @@ func TestHeaderLines(t *testing.T) {
 
 	brokers := streamstest.Brokers(t)
 	names := topics.Names{Prefix: streamstest.Prefix(t)}
-	streamstest.CreateTopics(t, brokers, 1, names.Raw("prowler"), names.Raw("vpcflow"), names.Raw("other"), names.DLQ())
+	streamstest.CreateTopics(t, brokers, 1, names.Raw("prowler"), names.Raw("vpcflow"), names.Raw("other"), names.DLQ(), names.Progress())
 	no := false
-	for _, cfg := range []file.Config{
+	for i, cfg := range []file.Config{
 		{Source: "prowler", Paths: []string{csvPath}, Format: "auto"},
 		{Source: "vpcflow", Paths: []string{flowPath}, Format: "auto"},
 		{Source: "other", Paths: []string{plainPath}, Format: "auto"},
 		{Source: "other", Paths: []string{flowPath}, Format: "auto", HeaderLine: &no},
 	} {
-		src, err := file.New(cfg, plugin.Deps{Name: "files", Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Topics: names})
+		// A source of its own each: flow.log is read twice.
+		src, err := file.New(cfg, plugin.Deps{Name: fmt.Sprintf("files%d", i), Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Topics: names})
 		if err != nil {
 			t.Fatal(err)
 		}

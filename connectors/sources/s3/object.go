@@ -1,0 +1,726 @@
+package s3
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"github.com/tidwall/gjson"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigilsec/vigil/connectors/sources/framing"
+	"github.com/vigilsec/vigil/connectors/sources/ingest"
+	"github.com/vigilsec/vigil/streams"
+)
+
+// ObjectRef names an object to publish, as a listing or a notice describes
+// it.
+type ObjectRef struct {
+	Bucket, Key, ETag string
+	// Size is the stored size; 0 if unknown.
+	Size int64
+	// Modified is the last-modified time; zero if unknown.
+	Modified time.Time
+}
+
+// URL returns s3://bucket/key.
+func (r ObjectRef) URL() string { return "s3://" + r.Bucket + "/" + r.Key }
+
+// ObjectUnit is the progress unit of an object: bucket/key.
+func ObjectUnit(bucket, key string) string { return bucket + "/" + key }
+
+// ObjectProgress is the progress of an object, as committed with its
+// records (JSON in the progress topic).
+type ObjectProgress struct {
+	// ETag is the ETag of the object read, without quotes.
+	ETag string `json:"etag"`
+	// Records counts the events of the object committed so far, from its
+	// start (dead-lettered ones included).
+	Records int64 `json:"records"`
+	// Done reports that every event of the object has been committed.
+	Done bool `json:"done"`
+}
+
+// parseProgress decodes an object's progress; ok is false if there is
+// none or it cannot be read.
+func parseProgress(b []byte) (p ObjectProgress, ok bool) {
+	if b == nil {
+		return p, false
+	}
+	err := json.Unmarshal(b, &p)
+	return p, err == nil
+}
+
+func (p ObjectProgress) encode() []byte {
+	b, _ := json.Marshal(p)
+	return b
+}
+
+func trimETag(s string) string { return strings.Trim(s, `"`) }
+
+// retryError marks an object that could not be read for now (a network
+// error, access denied, throttling): nothing after it in its prefix is
+// published before it, and it is tried again later.
+type retryError struct{ err error }
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+// IsRetryable reports whether publishObject failed on reading the object
+// (S3 or the network), which a later attempt may get past; other errors
+// come from Kafka, and the writer should be reopened.
+func IsRetryable(err error) bool {
+	var re *retryError
+	return errors.As(err, &re)
+}
+
+// publishObject streams the object, gunzips it, splits it into events and
+// produces them to the raw topic in transactions of at most CommitRecords
+// records, each also committing the object's progress (ObjectUnit, with
+// ObjectProgress). It returns once the object's last transaction has
+// committed, with the object marked done.
+//
+// It resumes an object partly published after the records already
+// committed (when the ETag is the same), and skips an object already done
+// and CloudTrail digest files. A malformed object is reported, its good
+// records published, and it is marked done. It returns an error for which
+// IsRetryable holds when the object cannot be read for now (the
+// transactions committed before stay committed), and another error when
+// Kafka failed, in which case the open transaction is aborted and the
+// writer should be reopened (it may have been fenced).
+//
+// It must not be called while w has an open transaction.
+func (s *Source) publishObject(ctx context.Context, w *ingest.Writer, ref ObjectRef) error {
+	t := &tx{w: w}
+	if err := s.publish(ctx, t, ref, nil); err != nil {
+		return err
+	}
+	return s.commit(ctx, t)
+}
+
+// tx is a Kafka transaction of the writer, which in poll mode spans the
+// ends and starts of several objects: small objects share one.
+type tx struct {
+	w      *ingest.Writer
+	open   bool
+	n      int       // records produced in it
+	opened time.Time // when it began
+	// after is run once it commits: counts of what it completes.
+	after []func()
+}
+
+func (t *tx) begin() error {
+	if t.open {
+		return nil
+	}
+	if err := t.w.Begin(); err != nil {
+		return err
+	}
+	t.open, t.n, t.opened = true, 0, time.Now()
+	return nil
+}
+
+// commit commits the open transaction, if any. Shutdown does not cancel
+// it.
+func (s *Source) commit(ctx context.Context, t *tx) error {
+	if !t.open {
+		return nil
+	}
+	t.open = false
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	c, err := t.w.Commit(cctx)
+	after := t.after
+	t.after = nil
+	if err != nil {
+		return err
+	}
+	s.metrics.Add(c)
+	s.stats.records.Add(c.Records[s.topic])
+	if o := s.deps.Observer; o != nil {
+		o.Committed(s.deps.Name, nil, c.Records)
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+// maxTxnAge is how long a transaction may stay open: a quarter of the
+// transaction timeout, so that a slow object never outlasts it.
+func (s *Source) maxTxnAge() time.Duration {
+	if d := s.deps.TransactionTimeout / 4; d > 0 {
+		return d
+	}
+	return 15 * time.Second
+}
+
+// publish adds an object to the transaction t, beginning it if needed,
+// and commits t whenever it holds CommitRecords records; it leaves the
+// object's last transaction open, for the caller to commit. final, if not
+// nil, adds to the object's last transaction (poll mode records its
+// listing position there), also when the object is skipped. When it
+// returns an error for which IsRetryable holds, or ctx is done, it has
+// committed what it produced.
+func (s *Source) publish(ctx context.Context, t *tx, ref ObjectRef, final func()) error {
+	w := t.w
+	log := s.log.With("object", ref.URL())
+	unit := ObjectUnit(ref.Bucket, ref.Key)
+	prev, havePrev := parseProgress(w.Progress(unit))
+	if IsDigest(ref.Key) || strings.HasSuffix(ref.Key, "/") || (havePrev && prev.Done && (ref.ETag == "" || trimETag(ref.ETag) == prev.ETag)) {
+		return s.skip(t, final)
+	}
+	s.metrics.SeenObject(ref.Modified)
+	layout, _ := ParseLayout(ref.Key)
+	// retry commits what the transaction holds and reports an object to
+	// read again later.
+	retry := func(err error) error {
+		if cerr := s.commit(ctx, t); cerr != nil {
+			return cerr
+		}
+		return &retryError{err}
+	}
+	cl, err := s.clientFor(ctx, layout.Account)
+	if err != nil {
+		s.metrics.Errors.WithLabelValues("read").Inc()
+		return retry(err)
+	}
+	out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(ref.Bucket), Key: aws.String(ref.Key)})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			switch ae.ErrorCode() {
+			case "NoSuchKey":
+				log.Warn("object deleted before it could be read; skipped")
+				return s.skip(t, final)
+			case "InvalidObjectState":
+				s.metrics.Errors.WithLabelValues("read").Inc()
+				log.Error("object is archived and cannot be read; skipped", "err", err)
+				return s.skip(t, final)
+			}
+		}
+		if ctx.Err() != nil {
+			if cerr := s.commit(ctx, t); cerr != nil {
+				return cerr
+			}
+			return ctx.Err()
+		}
+		s.metrics.Errors.WithLabelValues("read").Inc()
+		log.Error("cannot read object; it will be tried again", "err", err)
+		return retry(fmt.Errorf("get %s: %w", ref.URL(), err))
+	}
+	defer out.Body.Close()
+	etag := trimETag(aws.ToString(out.ETag))
+	var skip int64
+	if havePrev && (prev.ETag == etag || etag == "") {
+		if prev.Done {
+			return s.skip(t, final)
+		}
+		skip = prev.Records
+		log.Info("resuming object", "records_done", skip)
+	} else if havePrev {
+		log.Warn("object changed since it was partly published; publishing it again from its start", "etag_was", prev.ETag, "etag", etag)
+	}
+	if out.LastModified != nil {
+		s.metrics.SeenObject(*out.LastModified)
+	}
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	body := &bodyReader{r: out.Body}
+	// Reading runs ahead of producing by up to readAhead batches, so that
+	// it goes on while a transaction commits.
+	batches := make(chan recordBatch, readAhead)
+	go s.read(rctx, ref, layout.Account, body, skip, batches)
+	defer func() {
+		cancel()
+		out.Body.Close() // a read in flight returns
+		for range batches {
+		}
+	}()
+
+	// Records are produced with a context that shutdown does not cancel,
+	// so that what was handed to the producer can still be committed.
+	pctx := context.WithoutCancel(ctx)
+	done := skip
+	progress := func(last bool) {
+		w.SetProgress(pctx, unit, ObjectProgress{ETag: etag, Records: done, Done: last}.encode())
+	}
+	// next commits the transaction with the object's progress so far and
+	// begins another.
+	next := func() error {
+		progress(false)
+		if err := s.commit(ctx, t); err != nil {
+			return err
+		}
+		return t.begin()
+	}
+	if err := t.begin(); err != nil {
+		return err
+	}
+	var readErr error
+	var malformed *malformedError
+	maxAge := s.maxTxnAge()
+	tick := time.NewTicker(min(maxAge/2, time.Second))
+	defer tick.Stop()
+read:
+	for {
+		var b recordBatch
+		var ok bool
+		select {
+		case b, ok = <-batches:
+		case <-tick.C:
+			if t.n > 0 && time.Since(t.opened) >= maxAge {
+				if err := next(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if !ok {
+			break read
+		}
+		if b.err != nil {
+			readErr = b.err
+			break read
+		}
+		for _, r := range b.records {
+			w.Produce(pctx, r)
+			done++
+			t.n++
+			if t.n >= s.cfg.CommitRecords {
+				if err := next(); err != nil {
+					return err
+				}
+			}
+		}
+		if b.malformed != nil {
+			malformed = b.malformed
+		}
+		if ctx.Err() != nil {
+			break read
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		// Shutting down: commit what was produced; the object resumes
+		// from there.
+		progress(false)
+		if err := s.commit(ctx, t); err != nil {
+			return err
+		}
+		return ctx.Err()
+	case readErr != nil:
+		progress(false)
+		s.metrics.Errors.WithLabelValues("read").Inc()
+		log.Error("object read failed; it will be resumed", "records_done", done, "err", readErr)
+		return retry(fmt.Errorf("read %s: %w", ref.URL(), readErr))
+	}
+	if malformed != nil {
+		s.metrics.Errors.WithLabelValues(malformed.kind).Inc()
+		log.Error("malformed object: its events up to the error are published; the rest cannot be read",
+			"records", done, "err", malformed.err)
+	}
+	progress(true)
+	if final != nil {
+		final()
+	}
+	n := body.n
+	t.after = append(t.after, func() {
+		s.metrics.Objects.Inc()
+		s.metrics.ObjectBytes.Add(float64(n))
+		s.stats.objectsDone.Add(1)
+		s.stats.bytesDone.Add(n)
+	})
+	log.Debug("object published", "records", done)
+	return nil
+}
+
+// skip adds final's progress, if any, to the transaction.
+func (s *Source) skip(t *tx, final func()) error {
+	if final == nil {
+		return nil
+	}
+	if err := t.begin(); err != nil {
+		return err
+	}
+	final()
+	return nil
+}
+
+// recordBatch is records read from an object, in order, or how reading
+// it ended.
+type recordBatch struct {
+	records []*kgo.Record
+	// err is a read error of the object's body: the object is to be
+	// resumed later.
+	err error
+	// malformed says why the object ended early: it is done anyway.
+	malformed *malformedError
+}
+
+type malformedError struct {
+	kind string // decompress or read
+	err  error
+}
+
+const (
+	batchRecords = 256
+	readAhead    = 32
+)
+
+// read reads the object's events after the first skip, and sends them as
+// records in batches. It closes out when done.
+func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *bodyReader, skip int64, out chan<- recordBatch) {
+	defer close(out)
+	send := func(b recordBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	src, err := decompress(body)
+	if err != nil {
+		if body.err != nil {
+			send(recordBatch{err: body.err})
+		} else {
+			send(recordBatch{malformed: &malformedError{kind: "decompress", err: err}})
+		}
+		return
+	}
+	format := framing.ForPath(ref.Key, s.format)
+	headerLine := framing.DefaultHeaderLine(s.cfg.Source, format)
+	if s.cfg.HeaderLine != nil {
+		headerLine = *s.cfg.HeaderLine
+	}
+	// Decompressing runs in a goroutine of its own, ahead of framing.
+	pre := newPrefetch(src)
+	defer pre.stop()
+	var r io.Reader = pre
+	var fileHeader []byte
+	if headerLine {
+		if fileHeader, r, err = framing.FileHeader(r); err != nil {
+			if body.err != nil {
+				send(recordBatch{err: body.err})
+			} else {
+				send(recordBatch{malformed: &malformedError{kind: src.kind(), err: err}})
+			}
+			return
+		}
+	}
+	sp := framing.New(r, format, s.cfg.MaxRecordBytes)
+	path := ref.URL()
+	source := []byte(s.cfg.Source)
+	var acct []byte
+	if account != "" {
+		acct = []byte(account)
+	}
+	dlq := s.deps.Topics.DLQ()
+	var n int64
+	batch := make([]*kgo.Record, 0, batchRecords)
+	arena := newArena()
+	now := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+	nh := 3
+	if fileHeader != nil {
+		nh = 4
+	}
+	for {
+		fr, err := sp.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if body.err != nil {
+				send(recordBatch{records: batch, err: body.err})
+			} else {
+				send(recordBatch{records: batch, malformed: &malformedError{kind: src.kind(), err: err}})
+			}
+			return
+		}
+		n++
+		if n <= skip {
+			continue
+		}
+		origin := arena.origin(path, sp.Format(), fr)
+		rec := arena.record()
+		rec.Topic, rec.Value, rec.Headers = s.topic, fr.Data, arena.headers(nh)
+		rec.Headers[0] = kgo.RecordHeader{Key: streams.HeaderSource, Value: source}
+		rec.Headers[1] = kgo.RecordHeader{Key: streams.HeaderOrigin, Value: origin}
+		rec.Headers[2] = kgo.RecordHeader{Key: streams.HeaderIngestTime, Value: now}
+		if fileHeader != nil {
+			rec.Headers[3] = kgo.RecordHeader{Key: streams.HeaderFileHeader, Value: fileHeader}
+		}
+		if fr.Err != nil {
+			s.metrics.Errors.WithLabelValues("framing").Inc()
+			s.log.Warn("event cannot be delimited; sent to the dead-letter topic", "origin", string(origin), "err", fr.Err)
+			rec = streams.DeadLetter(dlq, s.deps.Name, rec, fr.Err)
+			if len(rec.Value) > 1024 {
+				rec.Value = rec.Value[:1024] // enough to recognise it; the whole would not fit a Kafka message
+			}
+		} else {
+			rec.Key = s.key(fr.Data, acct)
+		}
+		batch = append(batch, rec)
+		if len(batch) == batchRecords {
+			if !send(recordBatch{records: batch}) {
+				return
+			}
+			batch = make([]*kgo.Record, 0, batchRecords)
+			arena = newArena()
+			now = []byte(time.Now().UTC().Format(time.RFC3339Nano))
+		}
+	}
+	b := recordBatch{records: batch}
+	switch {
+	case body.err != nil:
+		b.err = body.err
+	case src.err != nil:
+		b.malformed = &malformedError{kind: "decompress", err: src.err}
+	}
+	send(b)
+}
+
+// key returns a record's key: from the configured JSON paths; else the
+// account of the object's key (for CloudTrail the recipientAccountId of
+// every event of the file, found without reading the event); else from
+// the source's default paths.
+func (s *Source) key(data, account []byte) []byte {
+	keys := s.cfg.Key
+	if len(keys) == 0 {
+		if account != nil {
+			return account
+		}
+		keys = s.keys
+	}
+	for _, k := range keys {
+		if v := gjson.GetBytes(data, k); v.Type == gjson.String && v.Str != "" {
+			if v.Index > 0 && len(v.Raw) == len(v.Str)+2 {
+				return data[v.Index+1 : v.Index+len(v.Raw)-1 : v.Index+len(v.Raw)-1] // no escapes: the bytes as they are
+			}
+			return []byte(v.Str)
+		}
+	}
+	return account
+}
+
+// arena allocates the records of a batch, their headers and their origins
+// together: a few allocations a batch instead of several a record. Slices
+// it hands out have no room to grow into each other.
+type arena struct {
+	recs []kgo.Record
+	hdrs []kgo.RecordHeader
+	buf  []byte
+}
+
+func newArena() *arena {
+	return &arena{
+		recs: make([]kgo.Record, 0, batchRecords),
+		hdrs: make([]kgo.RecordHeader, 0, 4*batchRecords),
+		buf:  make([]byte, 0, 160*batchRecords),
+	}
+}
+
+// record returns a new record; at most batchRecords per arena.
+func (a *arena) record() *kgo.Record {
+	if len(a.recs) == cap(a.recs) {
+		return &kgo.Record{}
+	}
+	a.recs = append(a.recs, kgo.Record{})
+	return &a.recs[len(a.recs)-1]
+}
+
+func (a *arena) headers(n int) []kgo.RecordHeader {
+	if len(a.hdrs)+n > cap(a.hdrs) {
+		return make([]kgo.RecordHeader, n)
+	}
+	l := len(a.hdrs)
+	a.hdrs = a.hdrs[:l+n]
+	return a.hdrs[l : l+n : l+n]
+}
+
+// origin formats where a frame was found as framing.Origin does.
+func (a *arena) origin(path string, f framing.Format, fr framing.Frame) []byte {
+	if cap(a.buf)-len(a.buf) < len(path)+32 {
+		a.buf = make([]byte, 0, max(160*batchRecords, len(path)+32))
+	}
+	l := len(a.buf)
+	b := append(a.buf, path...)
+	switch {
+	case fr.Index >= 0 && f == framing.Records:
+		b = append(b, ":Records["...)
+		b = strconv.AppendInt(b, int64(fr.Index), 10)
+		b = append(b, ']')
+	case fr.Index >= 0:
+		b = append(b, ":["...)
+		b = strconv.AppendInt(b, int64(fr.Index), 10)
+		b = append(b, ']')
+	default:
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(fr.Line), 10)
+	}
+	a.buf = b
+	return b[l:len(b):len(b)]
+}
+
+// prefetch reads from r in a goroutine of its own, up to prefetchChunks
+// chunks ahead of its reader.
+type prefetch struct {
+	chunks chan chunk
+	free   chan []byte
+	done   chan struct{}
+	exited chan struct{}
+	cur    chunk
+	off    int
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+const (
+	prefetchChunks = 8
+	chunkSize      = 256 << 10
+)
+
+func newPrefetch(r io.Reader) *prefetch {
+	p := &prefetch{
+		chunks: make(chan chunk, prefetchChunks),
+		free:   make(chan []byte, prefetchChunks+2),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	go p.run(r)
+	return p
+}
+
+func (p *prefetch) run(r io.Reader) {
+	defer close(p.exited)
+	for {
+		var buf []byte
+		select {
+		case buf = <-p.free:
+		default:
+			buf = make([]byte, chunkSize)
+		}
+		n, err := io.ReadFull(r, buf)
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		select {
+		case p.chunks <- chunk{b: buf[:n], err: err}:
+		case <-p.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read implements io.Reader; the error of the underlying reader comes
+// after its data.
+func (p *prefetch) Read(b []byte) (int, error) {
+	for p.off == len(p.cur.b) {
+		if p.cur.err != nil {
+			return 0, p.cur.err
+		}
+		if p.cur.b != nil {
+			select {
+			case p.free <- p.cur.b[:cap(p.cur.b)]:
+			default:
+			}
+		}
+		p.cur, p.off = <-p.chunks, 0
+	}
+	n := copy(b, p.cur.b[p.off:])
+	p.off += n
+	return n, nil
+}
+
+// stop ends the goroutine and waits for it.
+func (p *prefetch) stop() {
+	close(p.done)
+	<-p.exited
+}
+
+// bodyReader counts the bytes of an object's body and keeps its read
+// error, which tells a broken connection (retry) from a malformed object.
+type bodyReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// source is an object's content: gunzipped if it is gzip. A decompression
+// error ends it early, like the end of the object, and is kept in err, so
+// that the events before it are framed and a value it cut off goes to the
+// dead-letter topic as truncated.
+type source struct {
+	r    io.Reader
+	body *bodyReader
+	gz   bool
+	err  error
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, io.EOF
+	}
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.body.err == nil {
+		s.err = err
+		if s.gz {
+			s.err = fmt.Errorf("gzip: %w", err)
+		}
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// kind is the error kind of the object's malformation.
+func (s *source) kind() string {
+	if s.gz {
+		return "decompress"
+	}
+	return "read"
+}
+
+// decompress returns the object's content, gunzipped if it starts with the
+// gzip magic number.
+func decompress(body *bodyReader) (*source, error) {
+	br := bufio.NewReaderSize(body, 64<<10)
+	magic, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return &source{r: zr, body: body, gz: true}, nil
+	}
+	return &source{r: br, body: body}, nil
+}
