@@ -51,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_source_errors_total",
-			Help: "Problems a source met, by kind: read (a file or object could not be read), framing (an event could not be delimited), decompress, list, notice (a queue message not understood), publish.",
+			Help: "Problems a source met, by kind: read (a file or object could not be read), framing (an event could not be delimited), decompress, list, notice (a queue message not understood), queue (a queue call failed), progress (a progress value not understood), publish.",
 		}, []string{"kind"}),
 	}
 	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
