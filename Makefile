@@ -29,6 +29,7 @@ tools:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq kcat >/dev/null; \
 	}
 	@$(MAKE) --no-print-directory versitygw
+	@scripts/zincsearch.sh
 
 ## versitygw: the S3 API server (Versity's gateway) that the S3 source's
 ## tests run against, built into .cache/bin (about a minute, once).
@@ -49,7 +50,7 @@ vet:
 
 ## test: formatting, vet, and every test (fuzz seed corpora included) with -race.
 test: deps fmt-check vet
-	VIGIL_TEST_REQUIRE_KCAT=1 VIGIL_TEST_REQUIRE_S3=1 $(GO) test $(RACE) -count=1 -timeout 20m ./...
+	VIGIL_TEST_REQUIRE_KCAT=1 VIGIL_TEST_REQUIRE_S3=1 VIGIL_TEST_REQUIRE_ES=1 $(GO) test $(RACE) -count=1 -timeout 20m ./...
 
 ## bench: every benchmark; each reports its baseline from the same run.
 bench:

@@ -29,6 +29,8 @@ Start with "vigil demo", which runs the whole pipeline on an embedded broker.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd(), newBrokerCmd(), newRunCmd(), newDemoCmd(), newComponentsCmd(), newNormalizeCmd(), newRulesCmd(), newIngestCmd())
+	root.AddCommand(newESCmd())
+	root.AddCommand(newKibanaCmd())
 	return root
 }
 
@@ -71,7 +73,7 @@ func newComponentsCmd() *cobra.Command {
 			for _, k := range plugin.Kinds {
 				fmt.Fprintf(w, "%s:\n", k.Section())
 				for _, s := range plugin.List(k) {
-					fmt.Fprintf(w, "  %-12s %s\n", s.Name, s.Summary)
+					fmt.Fprintf(w, "  %-14s %s\n", s.Name, s.Summary)
 				}
 			}
 		},

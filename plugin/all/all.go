@@ -23,5 +23,6 @@ import (
 
 	// Sinks.
 	_ "github.com/vigilsec/vigil/connectors/sinks/console"
+	_ "github.com/vigilsec/vigil/connectors/sinks/elasticsearch"
 	_ "github.com/vigilsec/vigil/connectors/sinks/file"
 )
