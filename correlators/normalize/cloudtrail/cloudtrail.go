@@ -189,21 +189,7 @@ func unmarshal(b []byte, v any) error {
 		return nil
 	}
 	reflect.ValueOf(v).Elem().SetZero()
-	if err := json.Unmarshal(b, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return fmt.Errorf("JSON %s where an object belongs", te.Value)
-			}
-			return fmt.Errorf("field %s: JSON %s where a %s belongs", te.Field, te.Value, te.Type)
-		}
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	return nil
+	return normalize.JSONError(json.Unmarshal(b, v))
 }
 
 // Normalize maps one decoded CloudTrail record to ECS. raw is the record's

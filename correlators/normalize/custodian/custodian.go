@@ -109,7 +109,7 @@ func unpack(b []byte) ([]byte, error) {
 // already taken out of an envelope or encoding.
 func decodeJSON(doc, raw []byte, m normalize.Meta, unwrapped bool) ([]*ecs.Event, error) {
 	var top map[string]json.RawMessage
-	if err := unmarshal(doc, &top); err != nil {
+	if err := normalize.Unmarshal(doc, &top); err != nil {
 		return nil, err
 	}
 	if s, _ := str(top["Type"]); s == "Notification" && !unwrapped {
@@ -167,7 +167,7 @@ type policy struct {
 
 func parsePolicy(b json.RawMessage) (*policy, error) {
 	var p policy
-	if err := unmarshal(b, &p.doc); err != nil {
+	if err := normalize.Unmarshal(b, &p.doc); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	if strings.TrimSpace(p.doc.Name) == "" {
@@ -188,7 +188,7 @@ func parsePolicy(b json.RawMessage) (*policy, error) {
 		var md struct {
 			Type string `json:"type"`
 		}
-		if err := unmarshal(p.doc.Mode, &md); err != nil {
+		if err := normalize.Unmarshal(p.doc.Mode, &md); err != nil {
 			return nil, fmt.Errorf("policy.mode: %w", err)
 		}
 		if md.Type != "" {
@@ -262,7 +262,7 @@ type runDoc struct {
 
 func decodeRun(doc, raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	var r runDoc
-	if err := unmarshal(doc, &r); err != nil {
+	if err := normalize.Unmarshal(doc, &r); err != nil {
 		return nil, err
 	}
 	p, err := parsePolicy(r.Policy)
@@ -312,7 +312,7 @@ func decodeRun(doc, raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	var resources []json.RawMessage
 	record := "metadata"
 	if len(r.Resources) > 0 && !bytes.Equal(r.Resources, []byte("null")) {
-		if err := unmarshal(r.Resources, &resources); err != nil {
+		if err := normalize.Unmarshal(r.Resources, &resources); err != nil {
 			return nil, fmt.Errorf("resources: %w", err)
 		}
 		record = "run"
@@ -421,7 +421,7 @@ type notifyAction struct {
 
 func decodeNotify(doc []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	var n notifyDoc
-	if err := unmarshal(doc, &n); err != nil {
+	if err := normalize.Unmarshal(doc, &n); err != nil {
 		return nil, err
 	}
 	p, err := parsePolicy(n.Policy)
@@ -437,7 +437,7 @@ func decodeNotify(doc []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	}
 	var a notifyAction
 	if n.Action != nil {
-		if err := unmarshal(n.Action, &a); err != nil {
+		if err := normalize.Unmarshal(n.Action, &a); err != nil {
 			return nil, fmt.Errorf("action: %w", err)
 		}
 	}
@@ -454,7 +454,7 @@ func decodeNotify(doc []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	}
 	var resources []json.RawMessage
 	if len(n.Resources) > 0 && !bytes.Equal(n.Resources, []byte("null")) {
-		if err := unmarshal(n.Resources, &resources); err != nil {
+		if err := normalize.Unmarshal(n.Resources, &resources); err != nil {
 			return nil, fmt.Errorf("resources: %w", err)
 		}
 	}
@@ -556,7 +556,7 @@ func (c *runContext) event(record, action string) *ecs.Event {
 // notify actions); raw is the record, for a derived id.
 func (c *runContext) resourceEvent(record string, res json.RawMessage, key string, raw []byte, i int, m normalize.Meta) (*ecs.Event, error) {
 	var r map[string]any
-	if err := unmarshal(res, &r); err != nil {
+	if err := normalize.Unmarshal(res, &r); err != nil {
 		return nil, err
 	}
 	if r == nil {
@@ -913,23 +913,4 @@ func flattened(b json.RawMessage) any {
 		}
 	}
 	return v
-}
-
-// unmarshal decodes JSON with an error that says what is wrong and where.
-func unmarshal(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return fmt.Errorf("JSON %s where an object belongs", te.Value)
-			}
-			return fmt.Errorf("field %s: JSON %s where a %s belongs", te.Field, te.Value, te.Type)
-		}
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	return nil
 }

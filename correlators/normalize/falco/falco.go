@@ -64,7 +64,7 @@ func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 
 func decodeOne(raw []byte, m normalize.Meta) (*ecs.Event, error) {
 	var a Alert
-	if err := unmarshal(raw, &a); err != nil {
+	if err := normalize.Unmarshal(raw, &a); err != nil {
 		return nil, err
 	}
 	return Normalize(&a, raw, m)
@@ -80,7 +80,7 @@ func isArray(raw []byte) bool {
 // sink the others.
 func decodeArray(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	var items []json.RawMessage
-	if err := unmarshal(raw, &items); err != nil {
+	if err := normalize.Unmarshal(raw, &items); err != nil {
 		sp := framing.New(bytes.NewReader(raw), framing.Array, len(raw)+1)
 		var failed []normalize.ItemError
 		var out []*ecs.Event
@@ -124,24 +124,6 @@ func decodeArray(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 		return out, &normalize.PartialError{Items: failed}
 	}
 	return out, nil
-}
-
-func unmarshal(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return fmt.Errorf("JSON %s where an object belongs", te.Value)
-			}
-			return fmt.Errorf("field %s: JSON %s where a %s belongs", te.Field, te.Value, te.Type)
-		}
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	return nil
 }
 
 // priorities are Falco's priorities, most severe first, with the

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/vigilsec/vigil/connectors/sources/framing"
 	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
@@ -40,125 +38,14 @@ const maxDepth = 4
 // JSON lines (as GuardDuty exports them to S3). Of several, each that fails
 // is reported in a *normalize.PartialError and the others are returned.
 func (Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
-	items, multi, err := split(raw)
+	items, multi, err := normalize.SplitValues(raw)
 	if err != nil {
 		return nil, err
 	}
 	if !multi {
 		return decodeValue(raw, raw, m, 0)
 	}
-	return decodeItems(items, m, 0, "no findings: an empty JSON array")
-}
-
-// item is one value of a record that holds several.
-type item struct {
-	data []byte
-	path string
-	err  error
-}
-
-// split tells a record of one value from one of several, and splits the
-// latter. Each item's bytes are its own, for event.original.
-func split(raw []byte) ([]item, bool, error) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 {
-		return nil, false, errors.New("empty record")
-	}
-	if t[0] == '[' {
-		var elems []json.RawMessage
-		if json.Unmarshal(t, &elems) == nil {
-			items := make([]item, len(elems))
-			for i, e := range elems {
-				items[i] = item{data: e, path: "[" + strconv.Itoa(i) + "]"}
-			}
-			return items, true, nil
-		}
-		// Invalid JSON: split by structure, so that one bad element
-		// fails alone.
-		items := frames(raw, framing.Array)
-		if len(items) == 0 {
-			return nil, false, nil // reported as the JSON error it is
-		}
-		return items, true, nil
-	}
-	if t[0] != '{' || json.Valid(t) {
-		return nil, false, nil
-	}
-	// Not one valid object: several (JSON lines, or pretty-printed
-	// objects one after another), or a broken one.
-	sp := framing.New(bytes.NewReader(raw), framing.Auto, len(raw)+1)
-	var items []item
-	for {
-		fr, err := sp.Next()
-		if err != nil {
-			break
-		}
-		items = append(items, item{data: fr.Data, path: "line " + strconv.Itoa(fr.Line), err: frameErr(fr.Err)})
-	}
-	if len(items) < 2 || sp.Format() == framing.Records {
-		return nil, false, nil
-	}
-	return items, true, nil
-}
-
-// frames splits raw by structure in the given format.
-func frames(raw []byte, f framing.Format) []item {
-	sp := framing.New(bytes.NewReader(raw), f, len(raw)+1)
-	var items []item
-	for {
-		fr, err := sp.Next()
-		if err != nil {
-			return items
-		}
-		items = append(items, item{data: fr.Data, path: "[" + strconv.Itoa(fr.Index) + "]", err: frameErr(fr.Err)})
-	}
-}
-
-func frameErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("invalid JSON: %w", err)
-}
-
-// decodeItems decodes the items of a record, returning the good events and,
-// in a *normalize.PartialError, the items that failed. If none gave an event
-// and none failed, the record was all skips: it returns normalize.ErrSkipped
-// with why (empty, when there were no items).
-func decodeItems(items []item, m normalize.Meta, depth int, empty string) ([]*ecs.Event, error) {
-	var out []*ecs.Event
-	var failed []normalize.ItemError
-	var skipped []string
-	for i, it := range items {
-		if it.err != nil {
-			failed = append(failed, normalize.ItemError{Index: i, Path: it.path, Raw: it.data, Err: it.err})
-			continue
-		}
-		evs, err := decodeValue(it.data, it.data, m, depth+1)
-		out = append(out, evs...)
-		var pe *normalize.PartialError
-		switch {
-		case err == nil:
-		case errors.Is(err, normalize.ErrSkipped):
-			skipped = append(skipped, it.path+": "+err.Error())
-		case errors.As(err, &pe):
-			for _, sub := range pe.Items {
-				failed = append(failed, normalize.ItemError{Index: i, Path: it.path + "." + sub.Path, Raw: sub.Raw, Err: sub.Err})
-			}
-		default:
-			failed = append(failed, normalize.ItemError{Index: i, Path: it.path, Raw: it.data, Err: err})
-		}
-	}
-	if len(failed) > 0 {
-		return out, &normalize.PartialError{Items: failed}
-	}
-	if len(out) == 0 {
-		if len(skipped) > 0 {
-			return nil, fmt.Errorf("%w: every item: %s", normalize.ErrSkipped, strings.Join(skipped, "; "))
-		}
-		return nil, fmt.Errorf("%w: %s", normalize.ErrSkipped, empty)
-	}
-	return out, nil
+	return normalize.DecodeItems(items, "no findings: an empty JSON array", func(d []byte) ([]*ecs.Event, error) { return decodeValue(d, d, m, 0+1) })
 }
 
 // decodeValue decodes one JSON value: a finding or something that carries
@@ -174,12 +61,12 @@ func decodeValue(data, orig []byte, m normalize.Meta, depth int) ([]*ecs.Event, 
 	}
 	if t[0] != '{' {
 		if json.Valid(t) {
-			return nil, fmt.Errorf("JSON %s where a GuardDuty finding object belongs", jsonKind(t[0]))
+			return nil, fmt.Errorf("JSON %s where a GuardDuty finding object belongs", normalize.JSONKind(t))
 		}
-		return nil, unmarshal(t, new(any))
+		return nil, normalize.Unmarshal(t, new(any))
 	}
 	var top map[string]json.RawMessage
-	if err := unmarshal(t, &top); err != nil {
+	if err := normalize.Unmarshal(t, &top); err != nil {
 		return nil, err
 	}
 	has := func(k string) bool { _, ok := top[k]; return ok }
@@ -188,16 +75,16 @@ func decodeValue(data, orig []byte, m normalize.Meta, depth int) ([]*ecs.Event, 
 		return decodeEnvelope(top, orig, m)
 	case has("findings"):
 		var list []json.RawMessage
-		if err := unmarshal(top["findings"], &list); err != nil {
+		if err := normalize.Unmarshal(top["findings"], &list); err != nil {
 			return nil, fmt.Errorf("findings: %w", err)
 		}
-		items := make([]item, len(list))
+		items := make([]normalize.Item, len(list))
 		for i, e := range list {
-			items[i] = item{data: e, path: "findings[" + strconv.Itoa(i) + "]"}
+			items[i] = normalize.Item{Data: e, Path: "findings[" + strconv.Itoa(i) + "]"}
 		}
-		return decodeItems(items, m, depth, "a GetFindings response with no findings")
+		return normalize.DecodeItems(items, "a GetFindings response with no findings", func(d []byte) ([]*ecs.Event, error) { return decodeValue(d, d, m, depth+1) })
 	case has("Type") && has("Message") && (has("TopicArn") || has("MessageId")):
-		return decodeSNS(top, orig, m, depth)
+		return normalize.DecodeSNS(top, func(msg []byte) ([]*ecs.Event, error) { return decodeValue(msg, orig, m, depth+1) })
 	case (has("findingDetails") || has("featureDetails")) && !has("id") && !has("schemaVersion"):
 		var a struct {
 			Type string `json:"type"`
@@ -213,7 +100,7 @@ func decodeValue(data, orig []byte, m normalize.Meta, depth int) ([]*ecs.Event, 
 	case has("@timestamp") && has("ecs"):
 		return nil, errors.New("an ECS document (already normalized), not a GuardDuty finding")
 	case !has("id") && !has("type") && !has("schemaVersion") && !has("accountId"):
-		return nil, fmt.Errorf("not a GuardDuty finding: no id, type, schemaVersion or accountId (fields: %s)", keyList(top))
+		return nil, fmt.Errorf("not a GuardDuty finding: no id, type, schemaVersion or accountId (fields: %s)", normalize.KeyList(top))
 	}
 	return decodeFinding(t, top, orig, m)
 }
@@ -226,7 +113,7 @@ func decodeEnvelope(top map[string]json.RawMessage, orig []byte, m normalize.Met
 		if len(dt) > 0 && dt[0] == '[' {
 			return nil, errors.New("an EventBridge event pattern (detail-type is a list), not an event")
 		}
-		return nil, fmt.Errorf("EventBridge detail-type: JSON %s where a string belongs", jsonKind(firstByte(dt)))
+		return nil, fmt.Errorf("EventBridge detail-type: JSON %s where a string belongs", normalize.JSONKind(dt))
 	}
 	if detailType != DetailType {
 		return nil, fmt.Errorf("EventBridge detail-type %q is not a GuardDuty finding (want %q)", detailType, DetailType)
@@ -236,10 +123,10 @@ func decodeEnvelope(top map[string]json.RawMessage, orig []byte, m normalize.Met
 		return nil, errors.New("EventBridge event has no detail")
 	}
 	if detail[0] != '{' {
-		return nil, fmt.Errorf("EventBridge detail: JSON %s where a GuardDuty finding object belongs", jsonKind(detail[0]))
+		return nil, fmt.Errorf("EventBridge detail: JSON %s where a GuardDuty finding object belongs", normalize.JSONKind(detail))
 	}
 	var dtop map[string]json.RawMessage
-	if err := unmarshal(detail, &dtop); err != nil {
+	if err := normalize.Unmarshal(detail, &dtop); err != nil {
 		return nil, fmt.Errorf("EventBridge detail: %w", err)
 	}
 	evs, err := decodeFinding(detail, dtop, orig, m)
@@ -249,35 +136,10 @@ func decodeEnvelope(top map[string]json.RawMessage, orig []byte, m normalize.Met
 	return evs, nil
 }
 
-// decodeSNS decodes an SNS notification whose message is a finding or an
-// EventBridge event (EventBridge rules that target an SNS topic).
-func decodeSNS(top map[string]json.RawMessage, orig []byte, m normalize.Meta, depth int) ([]*ecs.Event, error) {
-	var typ, msg string
-	_ = json.Unmarshal(top["Type"], &typ)
-	switch typ {
-	case "SubscriptionConfirmation", "UnsubscribeConfirmation":
-		return nil, fmt.Errorf("%w: an SNS %s", normalize.ErrSkipped, typ)
-	case "Notification":
-	default:
-		return nil, fmt.Errorf("SNS message type %q is not a notification", typ)
-	}
-	if err := json.Unmarshal(top["Message"], &msg); err != nil {
-		return nil, errors.New("SNS Message is not a string")
-	}
-	evs, err := decodeValue([]byte(msg), orig, m, depth+1)
-	if errors.Is(err, normalize.ErrSkipped) {
-		return nil, fmt.Errorf("%w (in an SNS notification)", err)
-	}
-	if err != nil {
-		return evs, fmt.Errorf("SNS Message: %w", err)
-	}
-	return evs, nil
-}
-
 // decodeFinding decodes one finding; top is its members, raw.
 func decodeFinding(data []byte, top map[string]json.RawMessage, orig []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	var f Finding
-	if err := unmarshal(data, &f); err != nil {
+	if err := normalize.Unmarshal(data, &f); err != nil {
 		return nil, err
 	}
 	ev, err := Normalize(&f, leftovers(top))
@@ -341,65 +203,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func keyList(top map[string]json.RawMessage) string {
-	keys := make([]string, 0, len(top))
-	for k := range top {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if len(keys) > 8 {
-		keys = append(keys[:8], "...")
-	}
-	if len(keys) == 0 {
-		return "none"
-	}
-	return strings.Join(keys, ", ")
-}
-
-func firstByte(b []byte) byte {
-	if len(b) == 0 {
-		return 0
-	}
-	return b[0]
-}
-
-// jsonKind names the kind of JSON value that starts with c.
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	default:
-		return "number"
-	}
-}
-
-// unmarshal is json.Unmarshal with errors that say where.
-func unmarshal(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return fmt.Errorf("JSON %s where an object belongs", te.Value)
-			}
-			return fmt.Errorf("field %s: JSON %s where a %s belongs", te.Field, te.Value, te.Type)
-		}
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	return nil
 }
 
 // parseTime reads a time as GuardDuty writes it: an RFC 3339 string, or

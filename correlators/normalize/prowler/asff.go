@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
 
@@ -55,7 +56,7 @@ var asffStatus = map[string]string{"PASSED": "PASS", "FAILED": "FAIL", "NOT_AVAI
 
 func fromASFF(raw []byte) (*finding, error) {
 	var a asffFinding
-	if err := unmarshal(raw, &a); err != nil {
+	if err := normalize.Unmarshal(raw, &a); err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(a.GeneratorID, "prowler-") && a.ProductFields["ProviderName"] != "Prowler" && !strings.Contains(a.ProductArn, "/prowler/prowler") {

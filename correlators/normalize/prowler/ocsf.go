@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
 
@@ -85,7 +86,7 @@ type ocsfFinding struct {
 
 func fromOCSF(raw []byte) (*finding, error) {
 	var o ocsfFinding
-	if err := unmarshal(raw, &o); err != nil {
+	if err := normalize.Unmarshal(raw, &o); err != nil {
 		return nil, err
 	}
 	if p := o.Metadata.Product; p.Name != "" && !strings.EqualFold(p.Name, "prowler") {

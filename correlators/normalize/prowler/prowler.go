@@ -53,7 +53,7 @@ type envelope struct {
 
 func decodeObject(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	var env envelope
-	if err := unmarshal(raw, &env); err != nil {
+	if err := normalize.Unmarshal(raw, &env); err != nil {
 		return nil, err
 	}
 	switch {
@@ -62,7 +62,7 @@ func decodeObject(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 			return nil, fmt.Errorf("EventBridge detail-type %q is not Security Hub findings", env.DetailType)
 		}
 		var d envelope
-		if err := unmarshal(env.Detail, &d); err != nil {
+		if err := normalize.Unmarshal(env.Detail, &d); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
 		}
 		items, err := rawItems(d.Findings, "detail.findings")
@@ -87,7 +87,7 @@ func decodeObject(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 // rawItems returns the elements of a JSON array.
 func rawItems(b json.RawMessage, path string) ([]item, error) {
 	var items []json.RawMessage
-	if err := unmarshal(b, &items); err != nil {
+	if err := normalize.Unmarshal(b, &items); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(items) == 0 {
@@ -158,7 +158,7 @@ type probe struct {
 // decodeFinding decodes one finding in any of the JSON formats.
 func decodeFinding(raw []byte, m normalize.Meta) (*ecs.Event, error) {
 	var p probe
-	if err := unmarshal(raw, &p); err != nil {
+	if err := normalize.Unmarshal(raw, &p); err != nil {
 		return nil, err
 	}
 	var (
@@ -485,25 +485,6 @@ func unixTime(field string, sec float64) (time.Time, error) {
 	}
 	s, frac := math.Modf(sec)
 	return time.Unix(int64(s), int64(math.Round(frac*1e6))*1e3).UTC(), nil
-}
-
-// unmarshal decodes JSON with an error that says what is wrong and where.
-func unmarshal(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return fmt.Errorf("JSON %s where an object belongs", te.Value)
-			}
-			return fmt.Errorf("field %s: JSON %s where a %s belongs", te.Field, te.Value, te.Type)
-		}
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	return nil
 }
 
 // flattened decodes a JSON value for a flattened field; nil for null,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
 
@@ -70,7 +71,7 @@ type v3Finding struct {
 
 func fromV3(raw []byte) (*finding, error) {
 	var v v3Finding
-	if err := unmarshal(raw, &v); err != nil {
+	if err := normalize.Unmarshal(raw, &v); err != nil {
 		return nil, err
 	}
 	f := &finding{
