@@ -220,3 +220,63 @@ func KeyList(top map[string]json.RawMessage) string {
 	}
 	return strings.Join(keys, ", ")
 }
+
+// DecodeOneOrArray decodes a record that is one value or a JSON array of
+// values, each with decode. An array is decoded item by item: the good
+// events come back with a *PartialError naming the items that failed. An
+// array that is not valid JSON is split by structure, so that one bad item
+// does not sink the others; if splitting finds nothing wrong that decoding
+// the whole did, the whole's error is reported. An empty array is skipped
+// (ErrSkipped), saying "an empty array of <what>".
+func DecodeOneOrArray(raw []byte, what string, decode func(data []byte) (*ecs.Event, error)) ([]*ecs.Event, error) {
+	if b := bytes.TrimLeft(raw, " \t\r\n"); len(b) == 0 || b[0] != '[' {
+		ev, err := decode(raw)
+		if err != nil {
+			return nil, err
+		}
+		return []*ecs.Event{ev}, nil
+	}
+	var items []json.RawMessage
+	if err := Unmarshal(raw, &items); err != nil {
+		sp := framing.New(bytes.NewReader(raw), framing.Array, len(raw)+1)
+		var failed []ItemError
+		var out []*ecs.Event
+		for i := 0; ; i++ {
+			fr, ferr := sp.Next()
+			if ferr != nil {
+				break
+			}
+			var ev *ecs.Event
+			itemErr := fr.Err
+			if itemErr == nil {
+				ev, itemErr = decode(fr.Data)
+			}
+			if itemErr != nil {
+				failed = append(failed, ItemError{Index: i, Path: "[" + strconv.Itoa(i) + "]", Raw: fr.Data, Err: itemErr})
+				continue
+			}
+			out = append(out, ev)
+		}
+		if len(failed) == 0 {
+			return nil, err
+		}
+		return out, &PartialError{Items: failed}
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%w: an empty array of %s", ErrSkipped, what)
+	}
+	out := make([]*ecs.Event, 0, len(items))
+	var failed []ItemError
+	for i, it := range items {
+		ev, err := decode(it)
+		if err != nil {
+			failed = append(failed, ItemError{Index: i, Path: "[" + strconv.Itoa(i) + "]", Raw: it, Err: err})
+			continue
+		}
+		out = append(out, ev)
+	}
+	if len(failed) > 0 {
+		return out, &PartialError{Items: failed}
+	}
+	return out, nil
+}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigilsec/vigil/connectors/sources/framing"
 	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
@@ -132,14 +131,7 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 // alerts.json), or a JSON array of alerts; an array whose items partly
 // fail returns the good events and a *normalize.PartialError.
 func (d Decoder) Decode(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
-	if isArray(raw) {
-		return decodeArray(raw, m)
-	}
-	ev, err := decodeOne(raw, m)
-	if err != nil {
-		return nil, err
-	}
-	return []*ecs.Event{ev}, nil
+	return normalize.DecodeOneOrArray(raw, "alerts", func(b []byte) (*ecs.Event, error) { return decodeOne(b, m) })
 }
 
 func decodeOne(raw []byte, m normalize.Meta) (*ecs.Event, error) {
@@ -148,60 +140,6 @@ func decodeOne(raw []byte, m normalize.Meta) (*ecs.Event, error) {
 		return nil, err
 	}
 	return Normalize(&a, raw, m)
-}
-
-func isArray(raw []byte) bool {
-	b := bytes.TrimLeft(raw, " \t\r\n")
-	return len(b) > 0 && b[0] == '['
-}
-
-// decodeArray decodes an array of alerts item by item. An array that is
-// not valid JSON is split by structure, so that one bad item does not
-// sink the others.
-func decodeArray(raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
-	var items []json.RawMessage
-	if err := normalize.Unmarshal(raw, &items); err != nil {
-		sp := framing.New(bytes.NewReader(raw), framing.Array, len(raw)+1)
-		var failed []normalize.ItemError
-		var out []*ecs.Event
-		for i := 0; ; i++ {
-			fr, ferr := sp.Next()
-			if ferr != nil {
-				break
-			}
-			var ev *ecs.Event
-			itemErr := fr.Err
-			if itemErr == nil {
-				ev, itemErr = decodeOne(fr.Data, m)
-			}
-			if itemErr != nil {
-				failed = append(failed, normalize.ItemError{Index: i, Path: fmt.Sprintf("[%d]", i), Raw: fr.Data, Err: itemErr})
-				continue
-			}
-			out = append(out, ev)
-		}
-		if len(failed) == 0 {
-			return nil, err
-		}
-		return out, &normalize.PartialError{Items: failed}
-	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("%w: an empty array of alerts", normalize.ErrSkipped)
-	}
-	out := make([]*ecs.Event, 0, len(items))
-	var failed []normalize.ItemError
-	for i, it := range items {
-		ev, err := decodeOne(it, m)
-		if err != nil {
-			failed = append(failed, normalize.ItemError{Index: i, Path: fmt.Sprintf("[%d]", i), Raw: it, Err: err})
-			continue
-		}
-		out = append(out, ev)
-	}
-	if len(failed) > 0 {
-		return out, &normalize.PartialError{Items: failed}
-	}
-	return out, nil
 }
 
 // timeLayouts are the forms of an alert's timestamp: Wazuh's own
