@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -272,14 +271,14 @@ func decodeRun(doc, raw []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	if r.Execution.Start == nil {
 		return nil, errors.New("no execution.start: the run's time is unknown")
 	}
-	start, err := unixTime("execution.start", *r.Execution.Start)
+	start, err := normalize.UnixTime("execution.start", *r.Execution.Start)
 	if err != nil {
 		return nil, err
 	}
 	r.Execution.ID = strings.TrimSpace(r.Execution.ID)
 	exec := &ecs.CustodianExecution{ID: r.Execution.ID, Start: &start, RunMode: r.Execution.RunMode}
 	if r.Execution.EndTime != nil {
-		end, err := unixTime("execution.end_time", *r.Execution.EndTime)
+		end, err := normalize.UnixTime("execution.end_time", *r.Execution.EndTime)
 		if err != nil {
 			return nil, err
 		}
@@ -431,7 +430,7 @@ func decodeNotify(doc []byte, m normalize.Meta) ([]*ecs.Event, error) {
 	if n.ExecutionStart == nil {
 		return nil, errors.New("no execution_start: the run's time is unknown")
 	}
-	start, err := unixTime("execution_start", *n.ExecutionStart)
+	start, err := normalize.UnixTime("execution_start", *n.ExecutionStart)
 	if err != nil {
 		return nil, err
 	}
@@ -880,15 +879,6 @@ func nonEmpty(in []string) []string {
 		}
 	}
 	return out
-}
-
-// unixTime converts Custodian's epoch seconds (time.time()).
-func unixTime(field string, sec float64) (time.Time, error) {
-	if math.IsNaN(sec) || math.IsInf(sec, 0) || sec < -62135596800 || sec >= 253402300800 {
-		return time.Time{}, fmt.Errorf("%s %v is out of range", field, sec)
-	}
-	s, frac := math.Modf(sec)
-	return time.Unix(int64(s), int64(math.Round(frac*1e6))*1e3).UTC(), nil
 }
 
 // flattened decodes a JSON value for a flattened field; nil for null,

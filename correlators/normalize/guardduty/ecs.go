@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
 
@@ -43,11 +44,11 @@ func Normalize(f *Finding, flat *ecs.GuardDutyFlattened) (*ecs.Event, error) {
 	if f.ID == "" {
 		return nil, errors.New("GuardDuty finding has no id")
 	}
-	created, err := parseTime("createdAt", f.CreatedAt)
+	created, err := normalize.ParseJSONTime("createdAt", f.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
-	updated, err := parseTime("updatedAt", f.UpdatedAt)
+	updated, err := normalize.ParseJSONTime("updatedAt", f.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -562,10 +563,10 @@ func resource(r *Resource) (*ecs.GuardDutyResource, error) {
 				Volumes:       volumes(t.Volumes),
 			}
 			var err error
-			if task.CreatedAt, err = parseTime("resource.ecsClusterDetails.taskDetails.createdAt", t.CreatedAt); err != nil {
+			if task.CreatedAt, err = normalize.ParseJSONTime("resource.ecsClusterDetails.taskDetails.createdAt", t.CreatedAt); err != nil {
 				return nil, err
 			}
-			if task.StartedAt, err = parseTime("resource.ecsClusterDetails.taskDetails.startedAt", t.StartedAt); err != nil {
+			if task.StartedAt, err = normalize.ParseJSONTime("resource.ecsClusterDetails.taskDetails.startedAt", t.StartedAt); err != nil {
 				return nil, err
 			}
 			e.TaskDetails = task
@@ -573,14 +574,14 @@ func resource(r *Resource) (*ecs.GuardDutyResource, error) {
 		out.ECSClusterDetails = e
 	}
 	if c := r.EKSClusterDetails; c != nil {
-		created, err := parseTime("resource.eksClusterDetails.createdAt", c.CreatedAt)
+		created, err := normalize.ParseJSONTime("resource.eksClusterDetails.createdAt", c.CreatedAt)
 		if err != nil {
 			return nil, err
 		}
 		out.EKSClusterDetails = &ecs.GuardDutyEKSCluster{ARN: c.ARN, CreatedAt: created, Name: c.Name, Status: c.Status, Tags: tags(c.Tags), VPCID: c.VPCID}
 	}
 	if in := r.InstanceDetails; in != nil {
-		launch, err := parseTime("resource.instanceDetails.launchTime", in.LaunchTime)
+		launch, err := normalize.ParseJSONTime("resource.instanceDetails.launchTime", in.LaunchTime)
 		if err != nil {
 			return nil, err
 		}
@@ -678,7 +679,7 @@ func resource(r *Resource) (*ecs.GuardDutyResource, error) {
 		out.RDSDBUserDetails = &ecs.GuardDutyRDSUser{User: u.User, Application: u.Application, Database: u.Database, SSL: u.SSL, AuthMethod: u.AuthMethod}
 	}
 	for i, b := range r.S3BucketDetails {
-		created, err := parseTime("resource.s3BucketDetails["+strconv.Itoa(i)+"].createdAt", b.CreatedAt)
+		created, err := normalize.ParseJSONTime("resource.s3BucketDetails["+strconv.Itoa(i)+"].createdAt", b.CreatedAt)
 		if err != nil {
 			return nil, err
 		}
@@ -783,11 +784,11 @@ func service(s *Service) (*ecs.GuardDutyService, error) {
 		ServiceName:    s.ServiceName,
 		UserFeedback:   s.UserFeedback,
 	}
-	first, err := parseTime("service.eventFirstSeen", s.EventFirstSeen)
+	first, err := normalize.ParseJSONTime("service.eventFirstSeen", s.EventFirstSeen)
 	if err != nil {
 		return nil, err
 	}
-	last, err := parseTime("service.eventLastSeen", s.EventLastSeen)
+	last, err := normalize.ParseJSONTime("service.eventLastSeen", s.EventLastSeen)
 	if err != nil {
 		return nil, err
 	}
@@ -813,7 +814,7 @@ func service(s *Service) (*ecs.GuardDutyService, error) {
 	if rt := s.RuntimeDetails; rt != nil {
 		r := &ecs.GuardDutyRuntime{}
 		if c := rt.Context; c != nil {
-			modified, err := parseTime("service.runtimeDetails.context.modifiedAt", c.ModifiedAt)
+			modified, err := normalize.ParseJSONTime("service.runtimeDetails.context.modifiedAt", c.ModifiedAt)
 			if err != nil {
 				return nil, err
 			}
@@ -848,7 +849,7 @@ func service(s *Service) (*ecs.GuardDutyService, error) {
 			}
 		}
 		if p := rt.Process; p != nil {
-			start, err := parseTime("service.runtimeDetails.process.startTime", p.StartTime)
+			start, err := normalize.ParseJSONTime("service.runtimeDetails.process.startTime", p.StartTime)
 			if err != nil {
 				return nil, err
 			}

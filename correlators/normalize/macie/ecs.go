@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigilsec/vigil/correlators/normalize"
 	"github.com/vigilsec/vigil/ecs"
 )
 
@@ -36,11 +37,11 @@ func Normalize(f *Finding) (*ecs.Event, error) {
 	if f.ID == "" {
 		return nil, errors.New("Macie finding has no id")
 	}
-	created, err := parseTime("createdAt", f.CreatedAt)
+	created, err := normalize.ParseJSONTime("createdAt", f.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
-	updated, err := parseTime("updatedAt", f.UpdatedAt)
+	updated, err := normalize.ParseJSONTime("updatedAt", f.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +323,7 @@ func tags(ts []Tag) []ecs.MacieTag {
 func resources(r *ResourcesAffected) (*ecs.MacieResources, error) {
 	out := &ecs.MacieResources{}
 	if b := r.S3Bucket; b != nil {
-		created, err := parseTime("resourcesAffected.s3Bucket.createdAt", b.CreatedAt)
+		created, err := normalize.ParseJSONTime("resourcesAffected.s3Bucket.createdAt", b.CreatedAt)
 		if err != nil {
 			return nil, err
 		}
@@ -346,7 +347,7 @@ func resources(r *ResourcesAffected) (*ecs.MacieResources, error) {
 		out.S3Bucket = o
 	}
 	if s := r.S3Object; s != nil {
-		modified, err := parseTime("resourcesAffected.s3Object.lastModified", s.LastModified)
+		modified, err := normalize.ParseJSONTime("resourcesAffected.s3Object.lastModified", s.LastModified)
 		if err != nil {
 			return nil, err
 		}
@@ -413,11 +414,11 @@ func policy(p *PolicyDetails) (*ecs.MaciePolicy, error) {
 	if a := p.Action; a != nil {
 		out.Action = &ecs.MacieAction{ActionType: a.ActionType}
 		if c := a.APICallDetails; c != nil {
-			first, err := parseTime("policyDetails.action.apiCallDetails.firstSeen", c.FirstSeen)
+			first, err := normalize.ParseJSONTime("policyDetails.action.apiCallDetails.firstSeen", c.FirstSeen)
 			if err != nil {
 				return nil, err
 			}
-			last, err := parseTime("policyDetails.action.apiCallDetails.lastSeen", c.LastSeen)
+			last, err := normalize.ParseJSONTime("policyDetails.action.apiCallDetails.lastSeen", c.LastSeen)
 			if err != nil {
 				return nil, err
 			}

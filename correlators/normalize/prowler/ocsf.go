@@ -163,13 +163,13 @@ func ocsfTime(o *ocsfFinding) (time.Time, error) {
 		return parseTime("time_dt", o.TimeDT)
 	}
 	if o.Time != nil {
-		return unixTime("time", *o.Time)
+		return normalize.UnixTime("time", *o.Time)
 	}
 	if o.TimeDT != "" {
 		return parseTime("time_dt", o.TimeDT)
 	}
 	if o.FindingInfo.CreatedTime != nil {
-		return unixTime("finding_info.created_time", *o.FindingInfo.CreatedTime)
+		return normalize.UnixTime("finding_info.created_time", *o.FindingInfo.CreatedTime)
 	}
 	if o.FindingInfo.CreatedTimeDT != "" {
 		return parseTime("finding_info.created_time_dt", o.FindingInfo.CreatedTimeDT)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -476,15 +475,6 @@ func parseTime(field, s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%s %q is not a time", field, s)
-}
-
-// unixTime converts epoch seconds.
-func unixTime(field string, sec float64) (time.Time, error) {
-	if math.IsNaN(sec) || math.IsInf(sec, 0) || sec < -62135596800 || sec >= 253402300800 {
-		return time.Time{}, fmt.Errorf("%s %v is out of range", field, sec)
-	}
-	s, frac := math.Modf(sec)
-	return time.Unix(int64(s), int64(math.Round(frac*1e6))*1e3).UTC(), nil
 }
 
 // flattened decodes a JSON value for a flattened field; nil for null,
