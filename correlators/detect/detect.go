@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -152,7 +153,7 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 			return
 		}
 		for _, ds := range s.Datasets() {
-			if !contains(datasets, ds) {
+			if !slices.Contains(datasets, ds) {
 				d.Logger.Warn("rules run on a dataset this app does not consume; restart it (or list the dataset in datasets)", "dataset", ds)
 			}
 		}
@@ -176,15 +177,6 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 		return nil, err
 	}
 	return &app{Runner: r, w: w, decl: decl}, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Options configure a Processor.

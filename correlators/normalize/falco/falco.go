@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +177,7 @@ func Normalize(a *Alert, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 		ev.Cloud = &ecs.Cloud{Provider: "aws", Region: f.str("ct.region")}
 	}
 	for _, ep := range []*ecs.Endpoint{ev.Source, ev.Destination} {
-		if ep != nil && ep.IP != "" && !contains(related.IP, ep.IP) {
+		if ep != nil && ep.IP != "" && !slices.Contains(related.IP, ep.IP) {
 			related.IP = append(related.IP, ep.IP)
 		}
 	}
@@ -429,13 +430,13 @@ func threat(tags []string) *ecs.Threat {
 	var tac, tech ecs.ThreatCategory
 	for _, t := range tags {
 		if rest, ok := strings.CutPrefix(strings.ToLower(t), "mitre_"); ok {
-			if x, ok := tactics[rest]; ok && !contains(tac.ID, x.id) {
+			if x, ok := tactics[rest]; ok && !slices.Contains(tac.ID, x.id) {
 				tac.ID = append(tac.ID, x.id)
 				tac.Name = append(tac.Name, x.name)
 			}
 			continue
 		}
-		if techniqueTag.MatchString(t) && !contains(tech.ID, t) {
+		if techniqueTag.MatchString(t) && !slices.Contains(tech.ID, t) {
 			tech.ID = append(tech.ID, t)
 		}
 	}
@@ -640,15 +641,6 @@ func endpoint(f outputFields, ipField, portField string) *ecs.Endpoint {
 		return nil
 	}
 	return ep
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func nonEmpty(ss []string) []string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -188,7 +189,7 @@ type related struct {
 }
 
 func addUnique(list []string, v string) []string {
-	if v == "" || contains(list, v) {
+	if v == "" || slices.Contains(list, v) {
 		return list
 	}
 	return append(list, v)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -180,7 +181,7 @@ func unmapped(raw json.RawMessage, known []string) map[string]any {
 	}
 	var out map[string]any
 	for k, v := range obj {
-		if contains(known, k) {
+		if slices.Contains(known, k) {
 			continue
 		}
 		var x any
@@ -193,13 +194,4 @@ func unmapped(raw json.RawMessage, known []string) map[string]any {
 		out[k] = x
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -261,7 +262,7 @@ func Normalize(a *Alert, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 
 	var related ecs.Related
 	addIP := func(ip string) {
-		if ip != "" && !contains(related.IP, ip) {
+		if ip != "" && !slices.Contains(related.IP, ip) {
 			related.IP = append(related.IP, ip)
 		}
 	}
@@ -297,7 +298,7 @@ func Normalize(a *Alert, raw []byte, m normalize.Meta) (*ecs.Event, error) {
 		ev.User = u
 		related.User = append(related.User, u.Name)
 	}
-	if src := d.str("srcuser"); src != "" && !contains(related.User, src) {
+	if src := d.str("srcuser"); src != "" && !slices.Contains(related.User, src) {
 		related.User = append(related.User, src)
 	}
 	ev.File = file(groups, d, sc)
@@ -637,7 +638,7 @@ func threat(m *Mitre) *ecs.Threat {
 	if len(m.Tactic) > 0 {
 		tac := &ecs.ThreatCategory{Name: m.Tactic}
 		for _, n := range m.Tactic {
-			if id, ok := tactics[n]; ok && !contains(tac.ID, id) {
+			if id, ok := tactics[n]; ok && !slices.Contains(tac.ID, id) {
 				tac.ID = append(tac.ID, id)
 			}
 		}
@@ -689,15 +690,6 @@ func parseIP(s string) string {
 		return ""
 	}
 	return ip.WithZone("").Unmap().String()
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func nonEmpty(ss []string) []string {
