@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,26 +17,40 @@ import (
 	"github.com/vigilsec/vigil/ecs"
 )
 
-// decode normalizes a CloudTrail file as the pipeline would.
+// decode normalizes a CloudTrail file as the pipeline would; every record
+// must normalize.
 func decode(t *testing.T, path string) []*ecs.Event {
 	t.Helper()
+	evs, errs := decodeFile(path)
+	for _, err := range errs {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// decodeFile normalizes the records of a CloudTrail file, returning the
+// events and what failed.
+func decodeFile(path string) ([]*ecs.Event, []error) {
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, []error{err}
 	}
 	defer f.Close()
 	dec, _ := normalize.Lookup("cloudtrail")
 	var out []*ecs.Event
+	var errs []error
 	err = normalize.DecodeStream(f, path, dec, normalize.StreamOptions{}, func(r normalize.Result) {
-		if r.Err != nil {
-			t.Fatalf("%s: %v", r.Origin, r.Err)
+		switch {
+		case r.Err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", r.Origin, r.Err))
+		case r.Event != nil:
+			out = append(out, r.Event)
 		}
-		out = append(out, r.Event)
 	})
 	if err != nil {
-		t.Fatal(err)
+		errs = append(errs, err)
 	}
-	return out
+	return out, errs
 }
 
 func load(t *testing.T, cfg ruleset.Config) *ruleset.Set {
