@@ -102,7 +102,9 @@ func IsRetryable(err error) bool {
 // It must not be called while w has an open transaction.
 func (s *Source) publishObject(ctx context.Context, w *ingest.Writer, ref ObjectRef) error {
 	t := &tx{w: w}
-	if err := s.publish(ctx, t, ref, nil); err != nil {
+	o := s.open(ctx, ref, w.Progress(ObjectUnit(ref.Bucket, ref.Key)))
+	defer o.close()
+	if err := s.publish(ctx, t, o, nil); err != nil {
 		return err
 	}
 	return s.commit(ctx, t)
@@ -165,23 +167,133 @@ func (s *Source) maxTxnAge() time.Duration {
 	return 15 * time.Second
 }
 
-// publish adds an object to the transaction t, beginning it if needed,
-// and commits t whenever it holds CommitRecords records; it leaves the
-// object's last transaction open, for the caller to commit. final, if not
-// nil, adds to the object's last transaction (poll mode records its
+// opened is an object being read ahead of its publishing: its GET sent,
+// and, once ready is closed, its events being read into batches (or why
+// there is nothing to read).
+type opened struct {
+	ref   ObjectRef
+	unit  string
+	ready chan struct{}
+	// pass says why the object is not even fetched (digest, folder,
+	// done), or "".
+	pass string
+
+	// Set before ready is closed.
+	prev     ObjectProgress // committed progress, if havePrev
+	havePrev bool
+	skip     string // why the fetched object is not read (deleted, unchanged), or ""
+	err      error  // the GET failed: try the object again later
+	archived bool   // err is that the object is archived (never readable)
+	etag     string
+	body     *bodyReader
+	batches  chan recordBatch
+	cancel   context.CancelFunc
+	closer   io.Closer
+}
+
+// wait waits for the GET, or for ctx.
+func (o *opened) wait(ctx context.Context) error {
+	select {
+	case <-o.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops reading the object and waits until its goroutines are done.
+func (o *opened) close() {
+	<-o.ready
+	if o.batches == nil {
+		return
+	}
+	o.cancel()
+	_ = o.closer.Close() // a read in flight returns
+	for range o.batches {
+	}
+}
+
+// open starts reading an object: it sends the GET and reads its events
+// ahead, into batches, in goroutines of its own; prev is the object's
+// committed progress, if any. The caller must close what it returns (after
+// publishing it, or to give it up), and cancelling ctx stops the reading.
+func (s *Source) open(ctx context.Context, ref ObjectRef, prev []byte) *opened {
+	o := &opened{ref: ref, unit: ObjectUnit(ref.Bucket, ref.Key), ready: make(chan struct{})}
+	o.prev, o.havePrev = parseProgress(prev)
+	switch {
+	case IsDigest(ref.Key):
+		o.pass = "digest"
+	case strings.HasSuffix(ref.Key, "/"):
+		o.pass = "folder"
+	case o.havePrev && o.prev.Done && (ref.ETag == "" || trimETag(ref.ETag) == o.prev.ETag):
+		o.pass = "done"
+	}
+	if o.pass != "" {
+		close(o.ready)
+		return o
+	}
+	go s.get(ctx, o)
+	return o
+}
+
+// get sends the object's GET and starts reading its body.
+func (s *Source) get(ctx context.Context, o *opened) {
+	defer close(o.ready)
+	ref := o.ref
+	layout, _ := ParseLayout(ref.Key)
+	cl, err := s.clientFor(ctx, layout.Account)
+	if err != nil {
+		o.err = err
+		return
+	}
+	out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(ref.Bucket), Key: aws.String(ref.Key)})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			switch ae.ErrorCode() {
+			case "NoSuchKey":
+				o.skip = "deleted"
+				return
+			case "InvalidObjectState":
+				o.err, o.archived = err, true
+				return
+			}
+		}
+		o.err = fmt.Errorf("get %s: %w", ref.URL(), err)
+		return
+	}
+	o.etag = trimETag(aws.ToString(out.ETag))
+	if out.LastModified != nil {
+		s.metrics.SeenObject(*out.LastModified)
+	}
+	var skip int64
+	if o.havePrev && (o.prev.ETag == o.etag || o.etag == "") {
+		if o.prev.Done {
+			out.Body.Close()
+			o.skip = "unchanged"
+			return
+		}
+		skip = o.prev.Records
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	o.body, o.cancel, o.closer = &bodyReader{r: out.Body}, cancel, out.Body
+	// Reading runs ahead of producing by up to readAhead batches, so that
+	// it goes on while a transaction commits.
+	o.batches = make(chan recordBatch, readAhead)
+	go s.read(rctx, ref, layout.Account, o.body, skip, o.batches)
+}
+
+// publish adds an opened object to the transaction t, beginning it if
+// needed, and commits t whenever it holds CommitRecords records; it leaves
+// the object's last transaction open, for the caller to commit. final, if
+// not nil, adds to the object's last transaction (poll mode records its
 // listing position there), also when the object is skipped. When it
 // returns an error for which IsRetryable holds, or ctx is done, it has
-// committed what it produced.
-func (s *Source) publish(ctx context.Context, t *tx, ref ObjectRef, final func()) error {
+// committed what it produced. It does not close o.
+func (s *Source) publish(ctx context.Context, t *tx, o *opened, final func()) error {
 	w := t.w
+	ref, unit := o.ref, o.unit
 	log := s.log.With("object", ref.URL())
-	unit := ObjectUnit(ref.Bucket, ref.Key)
-	prev, havePrev := parseProgress(w.Progress(unit))
-	if IsDigest(ref.Key) || strings.HasSuffix(ref.Key, "/") || (havePrev && prev.Done && (ref.ETag == "" || trimETag(ref.ETag) == prev.ETag)) {
-		return s.skip(t, final)
-	}
-	s.metrics.SeenObject(ref.Modified)
-	layout, _ := ParseLayout(ref.Key)
 	// retry commits what the transaction holds and reports an object to
 	// read again later.
 	retry := func(err error) error {
@@ -190,25 +302,27 @@ func (s *Source) publish(ctx context.Context, t *tx, ref ObjectRef, final func()
 		}
 		return &retryError{err}
 	}
-	cl, err := s.clientFor(ctx, layout.Account)
-	if err != nil {
-		s.metrics.Errors.WithLabelValues("read").Inc()
-		return retry(err)
+	if o.pass != "" {
+		return s.skip(t, final)
 	}
-	out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(ref.Bucket), Key: aws.String(ref.Key)})
-	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) {
-			switch ae.ErrorCode() {
-			case "NoSuchKey":
-				log.Warn("object deleted before it could be read; skipped")
-				return s.skip(t, final)
-			case "InvalidObjectState":
-				s.metrics.Errors.WithLabelValues("read").Inc()
-				log.Error("object is archived and cannot be read; skipped", "err", err)
-				return s.skip(t, final)
-			}
+	s.metrics.SeenObject(ref.Modified)
+	if err := o.wait(ctx); err != nil {
+		if cerr := s.commit(ctx, t); cerr != nil {
+			return cerr
 		}
+		return err
+	}
+	switch {
+	case o.skip == "deleted":
+		log.Warn("object deleted before it could be read; skipped")
+		return s.skip(t, final)
+	case o.skip != "": // unchanged since it was done
+		return s.skip(t, final)
+	case o.archived:
+		s.metrics.Errors.WithLabelValues("read").Inc()
+		log.Error("object is archived and cannot be read; skipped", "err", o.err)
+		return s.skip(t, final)
+	case o.err != nil:
 		if ctx.Err() != nil {
 			if cerr := s.commit(ctx, t); cerr != nil {
 				return cerr
@@ -216,38 +330,18 @@ func (s *Source) publish(ctx context.Context, t *tx, ref ObjectRef, final func()
 			return ctx.Err()
 		}
 		s.metrics.Errors.WithLabelValues("read").Inc()
-		log.Error("cannot read object; it will be tried again", "err", err)
-		return retry(fmt.Errorf("get %s: %w", ref.URL(), err))
+		log.Error("cannot read object; it will be tried again", "err", o.err)
+		return retry(o.err)
 	}
-	defer out.Body.Close()
-	etag := trimETag(aws.ToString(out.ETag))
-	var skip int64
-	if havePrev && (prev.ETag == etag || etag == "") {
-		if prev.Done {
-			return s.skip(t, final)
-		}
-		skip = prev.Records
+	etag := o.etag
+	skip := int64(0)
+	if o.havePrev && (o.prev.ETag == etag || etag == "") {
+		skip = o.prev.Records
 		log.Info("resuming object", "records_done", skip)
-	} else if havePrev {
-		log.Warn("object changed since it was partly published; publishing it again from its start", "etag_was", prev.ETag, "etag", etag)
+	} else if o.havePrev {
+		log.Warn("object changed since it was partly published; publishing it again from its start", "etag_was", o.prev.ETag, "etag", etag)
 	}
-	if out.LastModified != nil {
-		s.metrics.SeenObject(*out.LastModified)
-	}
-
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	body := &bodyReader{r: out.Body}
-	// Reading runs ahead of producing by up to readAhead batches, so that
-	// it goes on while a transaction commits.
-	batches := make(chan recordBatch, readAhead)
-	go s.read(rctx, ref, layout.Account, body, skip, batches)
-	defer func() {
-		cancel()
-		out.Body.Close() // a read in flight returns
-		for range batches {
-		}
-	}()
+	batches, body := o.batches, o.body
 
 	// Records are produced with a context that shutdown does not cancel,
 	// so that what was handed to the producer can still be committed.

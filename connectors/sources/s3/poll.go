@@ -109,6 +109,20 @@ type listed struct {
 	err  error
 }
 
+// queued is a listed object, opened (being read ahead), or a listing
+// error.
+type queued struct {
+	listed
+	o *opened // nil for an error
+}
+
+// close gives the object up, if it was opened.
+func (q queued) close() {
+	if q.o != nil {
+		q.o.close()
+	}
+}
+
 // pass lists every partition once and publishes what is new. It returns
 // an error only when Kafka failed or ctx is done; S3 errors are reported
 // and counted, and the partitions they hit are tried again next time.
@@ -146,9 +160,36 @@ func (s *Source) pass(ctx context.Context, w *ingest.Writer) error {
 			}
 		}
 	}()
+	// Objects are fetched and read ahead of the one being published, up
+	// to FetchAhead of them, and published in listing order. Their
+	// committed progress is read from a copy: the publisher changes the
+	// writer's, but only for objects it has taken off the queue.
+	prev := map[string][]byte{}
+	for _, u := range w.Units() {
+		if !strings.HasPrefix(u, "list:") && !strings.HasPrefix(u, "list-dir:") {
+			prev[u] = w.Progress(u)
+		}
+	}
+	queue := make(chan queued, s.cfg.FetchAhead-1)
+	go func() {
+		defer close(queue)
+		for it := range items {
+			q := queued{listed: it}
+			if it.err == nil {
+				q.o = s.open(lctx, it.ref, prev[ObjectUnit(it.ref.Bucket, it.ref.Key)])
+			}
+			select {
+			case queue <- q:
+			case <-lctx.Done():
+				q.close()
+				return
+			}
+		}
+	}()
 	defer func() {
 		cancel()
-		for range items {
+		for q := range queue {
+			q.close()
 		}
 	}()
 
@@ -164,20 +205,22 @@ func (s *Source) pass(ctx context.Context, w *ingest.Writer) error {
 	}
 	failed := map[int]bool{}
 	for {
-		var it listed
+		var q queued
 		var ok bool
 		select {
-		case it, ok = <-items:
+		case q, ok = <-queue:
 		default:
 			if err := s.commit(ctx, t); err != nil {
 				return err
 			}
-			it, ok = <-items
+			q, ok = <-queue
 		}
 		if !ok {
 			break
 		}
+		it := q.listed
 		if failed[it.part] {
+			q.close()
 			continue
 		}
 		p := parts[it.part]
@@ -199,7 +242,9 @@ func (s *Source) pass(ctx context.Context, w *ingest.Writer) error {
 				w.SetProgress(pctx, ObjectUnit(ref.Bucket, ref.Key), nil)
 			}
 		}
-		if err := s.publish(ctx, t, ref, final); err != nil {
+		err := s.publish(ctx, t, q.o, final)
+		q.close()
+		if err != nil {
 			if ctx.Err() != nil {
 				return stop()
 			}

@@ -101,6 +101,11 @@ type Config struct {
 	// large object is published in several, each committing how far the
 	// object is done. Default 10000.
 	CommitRecords int `yaml:"commit_records"`
+	// FetchAhead is how many objects poll mode fetches and reads ahead of
+	// the one it publishes (in key order, still): it hides each object's
+	// request latency, and keeps the cores busy. Each holds up to a few
+	// megabytes of read-ahead. Default 4.
+	FetchAhead int `yaml:"fetch_ahead"`
 }
 
 // DefaultConfig returns the defaults.
@@ -112,6 +117,7 @@ func DefaultConfig() Config {
 		Format:            "auto",
 		MaxRecordBytes:    framing.DefaultMaxFrame,
 		CommitRecords:     10000,
+		FetchAhead:        4,
 	}
 }
 
@@ -189,6 +195,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.CommitRecords < 1 {
 		errs = append(errs, fmt.Errorf("commit_records (%d) must be >= 1", c.CommitRecords))
+	}
+	if c.FetchAhead < 1 || c.FetchAhead > 64 {
+		errs = append(errs, fmt.Errorf("fetch_ahead (%d) must be between 1 and 64", c.FetchAhead))
 	}
 	return errs
 }
