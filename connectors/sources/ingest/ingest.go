@@ -66,11 +66,13 @@ type Writer struct {
 	cl       *kgo.Client
 	progress map[string][]byte
 
-	mu       sync.Mutex
-	err      error            // the first failed produce of the open transaction
-	produced map[string]int64 // by topic, in the open transaction
+	// Counts of the open transaction, kept by Produce (one goroutine).
+	produced map[string]int64 // by topic
 	bytes    int64
 	open     bool
+
+	mu  sync.Mutex
+	err error // the first failed produce of the open transaction
 }
 
 // Open connects, fences any earlier writer of the source, and reads the
@@ -142,28 +144,31 @@ func (w *Writer) Begin() error {
 		return err
 	}
 	w.mu.Lock()
-	w.err, w.produced, w.bytes, w.open = nil, map[string]int64{}, 0, true
+	w.err = nil
 	w.mu.Unlock()
+	w.produced, w.bytes, w.open = map[string]int64{}, 0, true
 	return nil
 }
 
 // Produce sends a record in the open transaction.
 func (w *Writer) Produce(ctx context.Context, r *kgo.Record) {
-	w.cl.Produce(ctx, r, w.done)
-}
-
-func (w *Writer) done(r *kgo.Record, err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err != nil {
-		if w.err == nil {
-			w.err = err
-		}
-		return
-	}
+	// Counted when handed over: if any record fails, the transaction
+	// aborts and its counts are dropped.
 	w.produced[r.Topic]++
 	if r.Topic != w.o.Topics.Progress() {
 		w.bytes += int64(len(r.Value))
+	}
+	w.cl.Produce(ctx, r, w.done)
+}
+
+func (w *Writer) done(_ *kgo.Record, err error) {
+	if err == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
 	}
 }
 
@@ -198,8 +203,8 @@ func (w *Writer) Commit(ctx context.Context) (Committed, error) {
 	flushErr := w.cl.Flush(ctx)
 	w.mu.Lock()
 	perr := w.err
-	c := Committed{Records: w.produced, Bytes: w.bytes}
 	w.mu.Unlock()
+	c := Committed{Records: w.produced, Bytes: w.bytes}
 	if err := errors.Join(flushErr, perr); err != nil {
 		_ = w.cl.AbortBufferedRecords(context.Background())
 		_ = w.cl.EndTransaction(ctx, kgo.TryAbort)

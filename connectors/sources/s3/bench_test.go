@@ -6,8 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/vigilsec/vigil/connectors/sources/framing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,10 +27,19 @@ import (
 )
 
 // BenchmarkIngest measures publishing gzipped CloudTrail log files and VPC
-// Flow Logs files from versitygw into the broker (vigil), against a
-// baseline in the same run that only downloads and gunzips the same
-// objects. MB/s counts uncompressed bytes. The ratio is vigil's rate over
-// the baseline's.
+// Flow Logs files from versitygw into the broker (vigil), against two
+// baselines in the same run:
+//
+//   - download: only download and gunzip the same objects (the issue's
+//     baseline; ratio is vigil's rate over it);
+//   - produce: only produce the same events, split beforehand and held in
+//     memory, with a plain franz-go producer (no transactions, no headers,
+//     no S3): what this machine's Kafka client and broker take, one record
+//     per event (produce_ratio is vigil's rate over it).
+//
+// MB/s counts uncompressed bytes. vigil_cores is the CPU this process (the
+// broker included; versitygw runs in its own) used while vigil ran, and
+// machine_busy the share of the whole machine's CPU that was busy.
 func BenchmarkIngest(b *testing.B) {
 	b.Run("cloudtrail", func(b *testing.B) { benchIngest(b, "cloudtrail", 24, cloudTrailObject) })
 	b.Run("vpcflow", func(b *testing.B) { benchIngest(b, "vpcflow", 24, vpcFlowObject) })
@@ -37,9 +52,11 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 	srv.CreateBucket(b, bucket)
 	var raw, stored int64
 	var keys []string
+	var events [][]byte
 	for i := range objects {
 		body := gen(b, i)
 		raw += int64(len(body))
+		events = append(events, split(b, source, body)...)
 		gz := s3test.Gzip(body)
 		stored += int64(len(gz))
 		service := map[string]string{"cloudtrail": "CloudTrail", "vpcflow": "vpcflowlogs"}[source]
@@ -47,19 +64,25 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 		srv.Put(b, bucket, key, gz)
 		keys = append(keys, key)
 	}
-	b.Logf("%d objects, %.1f MB stored, %.1f MB uncompressed", objects, float64(stored)/1e6, float64(raw)/1e6)
-	b.SetBytes(raw)
+	b.Logf("%d objects, %.1f MB stored, %.1f MB uncompressed, %d events", objects, float64(stored)/1e6, float64(raw)/1e6, len(events))
 	ctx := context.Background()
 	b.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
 	b.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
-	// Rounds of baseline and vigil alternate, and the medians count: the
-	// machine is shared and its speed varies from second to second.
+	// Rounds of the baselines and vigil alternate, and the medians count:
+	// the machine is shared and its speed varies from second to second.
 	const rounds = 3
-	var baseRates, vigilRates, recordRates []float64
+	var downRates, prodRates, vigilRates, recordRates, vigilCores, busy []float64
 	round := 0
 	b.ResetTimer()
 	for range b.N {
 		for range rounds {
+			b.StopTimer()
+			names := topics.Names{Prefix: fmt.Sprintf("bench%d", round)}
+			round++
+			streamstest.CreateTopics(b, brokers, 6, names.Raw(source), names.DLQ(), names.Raw("produce"))
+			streamstest.CreateTopics(b, brokers, 1, names.Progress())
+			b.StartTimer()
+
 			// Baseline: download and gunzip.
 			start := time.Now()
 			cl := s3test.NewClient(srv.Endpoint)
@@ -80,43 +103,113 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 				n += m
 				out.Body.Close()
 			}
-			baseRates = append(baseRates, float64(raw)/1e6/time.Since(start).Seconds())
+			downRates = append(downRates, float64(raw)/1e6/time.Since(start).Seconds())
 			if n != raw {
 				b.Fatalf("baseline read %d bytes, want %d", n, raw)
 			}
 
+			// Baseline: produce the events with a plain producer.
+			pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond), kgo.DefaultProduceTopic(names.Raw("produce")))
+			if err != nil {
+				b.Fatal(err)
+			}
+			account := []byte("111122223333")
+			start = time.Now()
+			for _, ev := range events {
+				pcl.Produce(ctx, &kgo.Record{Key: account, Value: ev}, nil)
+			}
+			if err := pcl.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			prodRates = append(prodRates, float64(raw)/1e6/time.Since(start).Seconds())
+			pcl.Close()
+
 			// vigil: the same objects into Kafka, exactly once.
-			b.StopTimer()
-			names := topics.Names{Prefix: fmt.Sprintf("bench%d", round)}
-			round++
-			streamstest.CreateTopics(b, brokers, 6, names.Raw(source), names.DLQ())
-			streamstest.CreateTopics(b, brokers, 1, names.Progress())
 			c := DefaultConfig()
 			c.Source, c.Bucket, c.Endpoint, c.Region = source, bucket, srv.Endpoint, s3test.Region
 			s, err := New(c, plugin.Deps{Name: "bench", Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Topics: names, Partitions: 6})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.StartTimer()
-			start = time.Now()
+			start, cpu := time.Now(), cpuTime()
+			busy0, total0 := machineCPU()
 			if err := s.Once(ctx); err != nil {
 				b.Fatal(err)
 			}
 			secs := time.Since(start).Seconds()
+			busy1, total1 := machineCPU()
 			st := s.Stats()
-			if st.ObjectsDone != int64(objects) {
-				b.Fatalf("%d objects done, want %d", st.ObjectsDone, objects)
+			if st.ObjectsDone != int64(objects) || st.Records != int64(len(events)) {
+				b.Fatalf("%d objects and %d records done, want %d and %d", st.ObjectsDone, st.Records, objects, len(events))
 			}
 			vigilRates = append(vigilRates, float64(raw)/1e6/secs)
 			recordRates = append(recordRates, float64(st.Records)/secs)
+			vigilCores = append(vigilCores, (cpuTime()-cpu).Seconds()/secs)
+			if total1 > total0 {
+				busy = append(busy, float64(busy1-busy0)/float64(total1-total0))
+			}
 		}
 	}
 	b.SetBytes(raw * rounds)
-	base, vigil := median(baseRates), median(vigilRates)
-	b.ReportMetric(base, "baseline_MB/s")
+	down, prod, vigil := median(downRates), median(prodRates), median(vigilRates)
+	b.ReportMetric(down, "download_MB/s")
+	b.ReportMetric(prod, "produce_MB/s")
 	b.ReportMetric(vigil, "vigil_MB/s")
 	b.ReportMetric(median(recordRates), "vigil_records/s")
-	b.ReportMetric(vigil/base, "ratio")
+	b.ReportMetric(vigil/down, "ratio")
+	b.ReportMetric(vigil/prod, "produce_ratio")
+	b.ReportMetric(median(vigilCores), "vigil_cores")
+	if len(busy) > 0 {
+		b.ReportMetric(median(busy), "machine_busy")
+	}
+}
+
+// split splits an object's body into its events, as the source does.
+func split(b *testing.B, source string, body []byte) [][]byte {
+	var r io.Reader = bytes.NewReader(body)
+	if source == "vpcflow" {
+		var err error
+		if _, r, err = framing.FileHeader(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sp := framing.New(r, framing.Auto, framing.DefaultMaxFrame)
+	var out [][]byte
+	for {
+		fr, err := sp.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil || fr.Err != nil {
+			b.Fatal(err, fr.Err)
+		}
+		out = append(out, fr.Data)
+	}
+}
+
+// cpuTime is the CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// machineCPU reads the whole machine's busy and total CPU time, in ticks,
+// from /proc/stat; zeros where there is none.
+func machineCPU() (busy, total int64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseInt(f, 10, 64)
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
 }
 
 func median(xs []float64) float64 {

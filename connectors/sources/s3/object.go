@@ -525,7 +525,11 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	var n int64
 	batch := make([]*kgo.Record, 0, batchRecords)
 	arena := newArena()
-	now := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+	// The ingest time, in a header and as the records' timestamp, is
+	// taken once a batch: a clock read a record costs more than the rest
+	// of making it.
+	nowT := time.Now()
+	now := []byte(nowT.UTC().Format(time.RFC3339Nano))
 	nh := 3
 	if fileHeader != nil {
 		nh = 4
@@ -549,7 +553,7 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 		}
 		origin := arena.origin(path, sp.Format(), fr)
 		rec := arena.record()
-		rec.Topic, rec.Value, rec.Headers = s.topic, fr.Data, arena.headers(nh)
+		rec.Topic, rec.Value, rec.Headers, rec.Timestamp = s.topic, fr.Data, arena.headers(nh), nowT
 		rec.Headers[0] = kgo.RecordHeader{Key: streams.HeaderSource, Value: source}
 		rec.Headers[1] = kgo.RecordHeader{Key: streams.HeaderOrigin, Value: origin}
 		rec.Headers[2] = kgo.RecordHeader{Key: streams.HeaderIngestTime, Value: now}
@@ -573,7 +577,8 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 			}
 			batch = make([]*kgo.Record, 0, batchRecords)
 			arena = newArena()
-			now = []byte(time.Now().UTC().Format(time.RFC3339Nano))
+			nowT = time.Now()
+			now = []byte(nowT.UTC().Format(time.RFC3339Nano))
 		}
 	}
 	b := recordBatch{records: batch}
