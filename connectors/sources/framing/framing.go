@@ -121,7 +121,9 @@ const DefaultMaxFrame = 1000 * 1000
 
 // Frame is one event's bytes and where it was found.
 type Frame struct {
-	// Data is the event's bytes. The caller owns it.
+	// Data is the event's bytes. The caller owns it; small frames share
+	// blocks of slabSize bytes (with no room to grow into each other), so
+	// keeping one keeps its block.
 	Data []byte
 	// Line is the 1-based line the frame starts on.
 	Line int
@@ -149,7 +151,12 @@ type Splitter struct {
 	index    int
 	frame    []byte
 	overflow bool
+	slab     []byte // where small frames are copied to
 }
+
+// slabSize is the size of the blocks small frames are copied into: one
+// allocation for many frames instead of one each.
+const slabSize = 64 << 10
 
 // New returns a splitter over r. maxFrame <= 0 means DefaultMaxFrame.
 func New(r io.Reader, f Format, maxFrame int) *Splitter {
@@ -414,7 +421,16 @@ func (s *Splitter) begin() Frame {
 }
 
 func (s *Splitter) finish(f Frame) Frame {
-	f.Data = bytes.Clone(s.frame)
+	if n := len(s.frame); n > slabSize/8 {
+		f.Data = bytes.Clone(s.frame)
+	} else {
+		if cap(s.slab)-len(s.slab) < n {
+			s.slab = make([]byte, 0, slabSize)
+		}
+		l := len(s.slab)
+		s.slab = append(s.slab, s.frame...)
+		f.Data = s.slab[l : l+n : l+n]
+	}
 	if s.overflow && f.Err == nil {
 		f.Err = ErrTooLarge
 	}
