@@ -650,13 +650,22 @@ func (s *Splitter) scan() error {
 	}
 }
 
-// structural marks the bytes that matter outside strings.
-var structural = [256]bool{'{': true, '}': true, '[': true, ']': true, '"': true}
+// structural marks the bytes that matter outside strings, stringy those
+// that matter inside them.
+var structural, stringy [256]bool
+
+func init() {
+	for _, c := range "{}[]\"" {
+		structural[c] = true
+	}
+	stringy['"'], stringy['\\'] = true, true
+}
 
 // scanStructured consumes an object, array or string, a buffered chunk at a
-// time, jumping between the bytes that matter: inside strings to the next
-// quote (escaped quotes are told by the backslashes before them), outside
-// strings to the next bracket or quote.
+// time, with a byte loop that skips what does not matter: inside strings
+// all but quotes and backslashes, outside them all but brackets and quotes.
+// (Strings in events are short: calling bytes.IndexByte for each costs more
+// than the loop.)
 func (s *Splitter) scanStructured() error {
 	depth, inStr, esc := 0, false, false
 	for {
@@ -665,38 +674,41 @@ func (s *Splitter) scanStructured() error {
 			return err
 		}
 		i := 0
+		if esc {
+			// The previous chunk ended on an escaping backslash.
+			esc = false
+			i++
+		}
 	chunk:
 		for i < len(b) {
 			if inStr {
-				if esc {
-					// The previous chunk ended on an escaping backslash.
-					esc = false
+				for !stringy[b[i]] {
 					i++
-					continue
+					if i == len(b) {
+						break chunk
+					}
 				}
-				j := bytes.IndexByte(b[i:], '"')
-				if j < 0 {
-					esc = trailingBackslashes(b[i:])%2 == 1
-					break chunk
-				}
-				q := i + j
-				if trailingBackslashes(b[i:q])%2 == 1 {
-					i = q + 1 // an escaped quote
+				if b[i] == '\\' {
+					i += 2
+					if i > len(b) {
+						esc = true
+						i = len(b)
+					}
 					continue
 				}
 				inStr = false
-				i = q + 1
+				i++
 				if depth == 0 {
 					s.advance(b, i, true)
 					return nil
 				}
 				continue
 			}
-			for i < len(b) && !structural[b[i]] {
+			for !structural[b[i]] {
 				i++
-			}
-			if i == len(b) {
-				break chunk
+				if i == len(b) {
+					break chunk
+				}
 			}
 			switch b[i] {
 			case '"':
@@ -714,15 +726,6 @@ func (s *Splitter) scanStructured() error {
 		}
 		s.advance(b, len(b), true)
 	}
-}
-
-// trailingBackslashes counts the backslashes that end b.
-func trailingBackslashes(b []byte) int {
-	n := 0
-	for n < len(b) && b[len(b)-1-n] == '\\' {
-		n++
-	}
-	return n
 }
 
 // Origin formats where a frame was found: path:line for lines and values,

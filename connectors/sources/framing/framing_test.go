@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // want is one expected frame. err, when set, must match Frame.Err with
@@ -1122,6 +1123,45 @@ func TestFileHeader(t *testing.T) {
 		rest, _ := io.ReadAll(r)
 		if string(rest) != c.in {
 			t.Errorf("FileHeader(%.20q) left %.20q to read, want the whole input", c.in, rest)
+		}
+	}
+}
+
+// TestStructuredAcrossReads splits values whose strings hold escapes
+// (quotes, backslashes, brackets) read one byte at a time, so that an
+// escape is cut from the byte it escapes, and checks each frame against
+// encoding/json's reading of the file. The first value fills the
+// splitter's 64 KiB buffer (read whole at the start to detect the
+// format), so that the rest comes a byte a read.
+func TestStructuredAcrossReads(t *testing.T) {
+	strs := []string{strings.Repeat("x", 70<<10), `plain`, `a "quoted" {brace} [bracket]`, `back\slash\`, `\\"`, `\"\\\"`, `end\`, `"`, `\`}
+	var in bytes.Buffer
+	in.WriteString(`{"Records":[`)
+	for i, s := range strs {
+		if i > 0 {
+			in.WriteString(",\n ")
+		}
+		v, _ := json.Marshal(map[string]any{"s": s, "n": []any{s, map[string]string{s: s}}})
+		in.Write(v)
+	}
+	in.WriteString("]}")
+	var want struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(in.Bytes(), &want); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]io.Reader{
+		"whole":    bytes.NewReader(in.Bytes()),
+		"one byte": iotest.OneByteReader(bytes.NewReader(in.Bytes())),
+		"halves":   iotest.HalfReader(bytes.NewReader(in.Bytes())),
+	} {
+		frames, f := splitAll(t, r, in.Len(), Auto, 0)
+		if f != Records || len(frames) != len(want.Records) {
+			t.Fatalf("%s: %d frames as %v, want %d as records", name, len(frames), f, len(want.Records))
+		}
+		for i, fr := range frames {
+			if fr.Err != nil || !bytes.Equal(fr.Data, want.Records[i]) {
+				t.Errorf("%s: frame %d = %s (err %v), want %s", name, i, fr.Data, fr.Err, want.Records[i])
+			}
 		}
 	}
 }
