@@ -37,9 +37,10 @@ import (
 //     no S3): what this machine's Kafka client and broker take, one record
 //     per event (produce_ratio is vigil's rate over it).
 //
-// MB/s counts uncompressed bytes. vigil_cores is the CPU this process (the
-// broker included; versitygw runs in its own) used while vigil ran, and
-// machine_busy the share of the whole machine's CPU that was busy.
+// MB/s counts uncompressed bytes. The cpu_ms/MB figures are the CPU this
+// process (the broker included; versitygw runs in its own) spent a
+// megabyte in each, vigil_cores the cores it kept busy while vigil ran,
+// and machine_busy the share of the whole machine's CPU that was busy then.
 func BenchmarkIngest(b *testing.B) {
 	b.Run("cloudtrail", func(b *testing.B) { benchIngest(b, "cloudtrail", 24, cloudTrailObject) })
 	b.Run("vpcflow", func(b *testing.B) { benchIngest(b, "vpcflow", 24, vpcFlowObject) })
@@ -71,7 +72,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 	// Rounds of the baselines and vigil alternate, and the medians count:
 	// the machine is shared and its speed varies from second to second.
 	const rounds = 3
-	var downRates, prodRates, vigilRates, recordRates, vigilCores, busy []float64
+	var downRates, prodRates, vigilRates, recordRates, downCPU, prodCPU, vigilCPU, vigilCores, busy []float64
 	round := 0
 	b.ResetTimer()
 	for range b.N {
@@ -84,7 +85,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 			b.StartTimer()
 
 			// Baseline: download and gunzip.
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			cl := s3test.NewClient(srv.Endpoint)
 			var n int64
 			for _, k := range keys {
@@ -104,6 +105,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 				out.Body.Close()
 			}
 			downRates = append(downRates, float64(raw)/1e6/time.Since(start).Seconds())
+			downCPU = append(downCPU, (cpuTime()-cpu).Seconds()*1e3/(float64(raw)/1e6))
 			if n != raw {
 				b.Fatalf("baseline read %d bytes, want %d", n, raw)
 			}
@@ -114,7 +116,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 				b.Fatal(err)
 			}
 			account := []byte("111122223333")
-			start = time.Now()
+			start, cpu = time.Now(), cpuTime()
 			for _, ev := range events {
 				pcl.Produce(ctx, &kgo.Record{Key: account, Value: ev}, nil)
 			}
@@ -122,6 +124,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 				b.Fatal(err)
 			}
 			prodRates = append(prodRates, float64(raw)/1e6/time.Since(start).Seconds())
+			prodCPU = append(prodCPU, (cpuTime()-cpu).Seconds()*1e3/(float64(raw)/1e6))
 			pcl.Close()
 
 			// vigil: the same objects into Kafka, exactly once.
@@ -131,7 +134,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 			if err != nil {
 				b.Fatal(err)
 			}
-			start, cpu := time.Now(), cpuTime()
+			start, cpu = time.Now(), cpuTime()
 			busy0, total0 := machineCPU()
 			if err := s.Once(ctx); err != nil {
 				b.Fatal(err)
@@ -145,6 +148,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 			vigilRates = append(vigilRates, float64(raw)/1e6/secs)
 			recordRates = append(recordRates, float64(st.Records)/secs)
 			vigilCores = append(vigilCores, (cpuTime()-cpu).Seconds()/secs)
+			vigilCPU = append(vigilCPU, (cpuTime()-cpu).Seconds()*1e3/(float64(raw)/1e6))
 			if total1 > total0 {
 				busy = append(busy, float64(busy1-busy0)/float64(total1-total0))
 			}
@@ -159,6 +163,9 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 	b.ReportMetric(vigil/down, "ratio")
 	b.ReportMetric(vigil/prod, "produce_ratio")
 	b.ReportMetric(median(vigilCores), "vigil_cores")
+	b.ReportMetric(median(downCPU), "download_cpu_ms/MB")
+	b.ReportMetric(median(prodCPU), "produce_cpu_ms/MB")
+	b.ReportMetric(median(vigilCPU), "vigil_cpu_ms/MB")
 	if len(busy) > 0 {
 		b.ReportMetric(median(busy), "machine_busy")
 	}
