@@ -93,7 +93,7 @@ func TLSConfig(t config.TLS) (*tls.Config, error) {
 // are left as they are, whatever their partition count.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, replication int16, specs []topics.Spec) error {
 	var errs []error
-	for _, s := range dedupe(specs) {
+	for _, s := range Dedupe(specs) {
 		var cfg map[string]*string
 		if s.Compacted {
 			compact := "compact"
@@ -110,7 +110,9 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, replication int16, spec
 	return errors.Join(errs...)
 }
 
-func dedupe(specs []topics.Spec) []topics.Spec {
+// Dedupe returns specs without the repeats of a name (the first stays),
+// in order.
+func Dedupe(specs []topics.Spec) []topics.Spec {
 	seen := map[string]bool{}
 	var out []topics.Spec
 	for _, s := range specs {

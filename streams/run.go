@@ -149,10 +149,39 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// ensureTopics creates the repartition topic and the changelog topics, with
-// as many partitions as the widest input.
+// InternalTopic is a topic the runtime creates for an app when it starts:
+// its repartition topic or a store's changelog, with as many partitions as
+// the app's widest input.
+type InternalTopic struct {
+	Name string
+	// Config is the topic's configuration (cleanup.policy, retention.ms).
+	Config map[string]string
+}
+
+// InternalTopics returns the topics the runtime creates for the app.
+func (r *Runner) InternalTopics() []InternalTopic {
+	var out []InternalTopic
+	if t := r.app.RepartitionTopic; t != "" {
+		out = append(out, InternalTopic{Name: t, Config: map[string]string{}})
+	}
+	for _, spec := range r.allSpecs {
+		cfg := map[string]string{"cleanup.policy": "compact"}
+		if spec.Kind == state.KindWindow {
+			cfg["cleanup.policy"] = "compact,delete"
+			cfg["retention.ms"] = strconv.FormatInt((spec.Retention + 24*time.Hour).Milliseconds(), 10)
+		}
+		out = append(out, InternalTopic{Name: r.app.ChangelogTopic(spec.Name), Config: cfg})
+	}
+	return out
+}
+
+// ensureTopics creates the repartition topic and the changelog topics that
+// do not exist yet, with as many partitions as the widest input. Existing
+// ones are not created again, so that credentials that may not create
+// topics do once an operator has (vigil topics --create).
 func (r *Runner) ensureTopics(ctx context.Context) error {
-	if !r.app.stateful() && r.app.RepartitionTopic == "" {
+	internal := r.InternalTopics()
+	if len(internal) == 0 {
 		return nil
 	}
 	admin := r.admin
@@ -179,32 +208,31 @@ func (r *Runner) ensureTopics(ctx context.Context) error {
 		}
 		parts = max(parts, int32(len(d.Partitions)))
 	}
-	if t := r.app.RepartitionTopic; t != "" {
-		resp, err := adm.CreateTopic(ctx, parts, -1, nil, t)
+	// All topics are listed: naming missing ones in a metadata request
+	// would have a broker that creates topics on use create them, with
+	// its defaults.
+	existing, err := adm.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	for _, t := range internal {
+		if existing.Has(t.Name) {
+			continue
+		}
+		cfg := map[string]*string{}
+		for k, v := range t.Config {
+			cfg[k] = ptr(v)
+		}
+		resp, err := adm.CreateTopic(ctx, parts, -1, cfg, t.Name)
 		if err == nil {
 			err = resp.Err
 		}
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create repartition topic %s: %w", t, err)
+			return fmt.Errorf("create topic %s: %w", t.Name, err)
 		}
 	}
 	if !r.app.stateful() {
 		return nil
-	}
-	for _, spec := range r.allSpecs {
-		topic := r.app.ChangelogTopic(spec.Name)
-		cfg := map[string]*string{"cleanup.policy": ptr("compact")}
-		if spec.Kind == state.KindWindow {
-			cfg["cleanup.policy"] = ptr("compact,delete")
-			cfg["retention.ms"] = ptr(strconv.FormatInt((spec.Retention + 24*time.Hour).Milliseconds(), 10))
-		}
-		resp, err := adm.CreateTopic(ctx, parts, -1, cfg, topic)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create changelog %s: %w", topic, err)
-		}
 	}
 	cls, err := adm.ListTopics(ctx, r.changelogs...)
 	if err != nil {

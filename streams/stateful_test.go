@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/vigilsec/vigil/broker"
 	"github.com/vigilsec/vigil/state"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/streams/streamstest"
@@ -216,4 +220,73 @@ func diffCounts(got, want map[string]int) string {
 		lines = append(lines[:20], fmt.Sprintf("  ... %d more", len(lines)-20))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestExistingInternalTopicsAreNotCreated: once a stateful app's changelogs
+// exist, it starts with credentials that may not create topics (the
+// broker refuses every CreateTopics), as after "vigil topics --create".
+func TestExistingInternalTopicsAreNotCreated(t *testing.T) {
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	brokers := []string{b.Addr()}
+	p := streamstest.Prefix(t)
+	in, out := p+".in", p+".out"
+	streamstest.CreateTopics(t, brokers, 3, in, out, p+".dlq", p+".late")
+	app := streams.App{
+		Name: "count", Group: p + "-count", Inputs: []string{in},
+		Processor: newWindowCount(out, streams.Tumbling, 10*time.Second, time.Second),
+		Stores:    []state.Spec{{Name: "counts", Kind: state.KindWindow, Retention: 20 * time.Second, SegmentInterval: 5 * time.Second}},
+		State:     state.Options{Dir: t.TempDir()},
+		Client:    []kgo.Opt{kgo.SeedBrokers(brokers...)},
+		DLQ:       p + ".dlq", LateTopic: p + ".late",
+	}
+	r, err := streams.New(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := r.InternalTopics()
+	if len(internal) < 2 {
+		t.Fatalf("InternalTopics = %v, want the changelogs of the task, timer and counts stores", internal)
+	}
+	// The operator creates them, as vigil topics --create would.
+	adm := kadm.NewClient(streamstest.Client(t, brokers))
+	for _, it := range internal {
+		cfg := map[string]*string{}
+		for k, v := range it.Config {
+			cfg[k] = &v
+		}
+		if _, err := adm.CreateTopic(context.Background(), 3, -1, cfg, it.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var refused atomic.Int64
+	cl := b.Cluster()
+	cl.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cl.KeepControl()
+		refused.Add(1)
+		resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+		for _, rt := range req.(*kmsg.CreateTopicsRequest).Topics {
+			st := kmsg.NewCreateTopicsResponseTopic()
+			st.Topic, st.ErrorCode = rt.Topic, kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	produced := streamstest.Client(t, brokers)
+	if err := produced.ProduceSync(context.Background(), &kgo.Record{Topic: in, Key: []byte("k"), Timestamp: time.Now()}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var consumed atomic.Int64
+	app.Observer = observerFunc(func(c map[string]int64) {
+		for _, n := range c {
+			consumed.Add(n)
+		}
+	})
+	runStateful(t, app, func() bool { return consumed.Load() >= 1 })
+	if n := refused.Load(); n != 0 {
+		t.Errorf("%d CreateTopics requests for topics that exist", n)
+	}
 }

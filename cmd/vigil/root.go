@@ -28,7 +28,7 @@ Start with "vigil demo", which runs the whole pipeline on an embedded broker.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newBrokerCmd(), newRunCmd(), newDemoCmd(), newComponentsCmd(), newNormalizeCmd(), newRulesCmd(), newIngestCmd())
+	root.AddCommand(newVersionCmd(), newBrokerCmd(), newRunCmd(), newDemoCmd(), newComponentsCmd(), newNormalizeCmd(), newRulesCmd(), newIngestCmd(), newTopicsCmd())
 	root.AddCommand(newESCmd())
 	root.AddCommand(newKibanaCmd())
 	return root

@@ -187,40 +187,28 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	var comps []*running
-	var decl []topics.Spec
-	var buildErrs []error
-	for _, c := range selected {
-		spec, _ := plugin.Lookup(c.Kind, c.Type)
-		comp, err := spec.New(c.Config, plugin.Deps{
-			Name:       c.Name,
-			Kafka:      base,
-			Topics:     cfg.Topics.Names(),
-			Partitions: cfg.Topics.Partitions,
-			Guarantee:  guarantee,
-			InstanceID: instance,
+	common := plugin.Deps{
+		Kafka:      base,
+		Topics:     cfg.Topics.Names(),
+		Partitions: cfg.Topics.Partitions,
+		Guarantee:  guarantee,
+		InstanceID: instance,
 
-			TransactionTimeout: cfg.Kafka.TransactionTimeout,
-			CommitInterval:     cfg.Kafka.CommitInterval,
-			StaticMembership:   cfg.Kafka.StaticMembership,
-			State:              stateOpts,
-			Logger:             log.With("app", c.Name),
-			Registerer:         prometheus.WrapRegistererWith(prometheus.Labels{"app": c.Name}, reg),
-			Observer:           o.Observer,
-			Stdout:             stdout,
-			Rules:              cfg.Rules,
-		})
-		if err != nil {
-			buildErrs = append(buildErrs, fmt.Errorf("%s.%s: %w", c.Kind.Section(), c.Name, err))
-			continue
-		}
-		if d, ok := comp.(plugin.TopicDeclarer); ok {
-			decl = append(decl, d.Topics()...)
-		}
-		comps = append(comps, &running{name: c.Name, comp: comp})
+		TransactionTimeout: cfg.Kafka.TransactionTimeout,
+		CommitInterval:     cfg.Kafka.CommitInterval,
+		StaticMembership:   cfg.Kafka.StaticMembership,
+		State:              stateOpts,
+		Observer:           o.Observer,
+		Stdout:             stdout,
+		Rules:              cfg.Rules,
 	}
-	if err := errors.Join(buildErrs...); err != nil {
+	built, decl, err := build(selected, common, log, reg)
+	if err != nil {
 		return err
+	}
+	comps := make([]*running, len(built))
+	for i, b := range built {
+		comps[i] = &running{name: b.name, comp: b.comp}
 	}
 
 	if cfg.Topics.Create && len(decl) > 0 {
@@ -301,6 +289,67 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+type component struct {
+	name string
+	comp plugin.Component
+}
+
+// build makes the selected components with common's dependencies, each
+// with its name, logger and metrics registerer, and gathers the topics
+// they declare. It reports every component that cannot be made.
+func build(selected []*config.Component, common plugin.Deps, log *slog.Logger, reg prometheus.Registerer) ([]component, []topics.Spec, error) {
+	var comps []component
+	var decl []topics.Spec
+	var errs []error
+	for _, c := range selected {
+		spec, _ := plugin.Lookup(c.Kind, c.Type)
+		d := common
+		d.Name = c.Name
+		d.Logger = log.With("app", c.Name)
+		d.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"app": c.Name}, reg)
+		comp, err := spec.New(c.Config, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.%s: %w", c.Kind.Section(), c.Name, err))
+			continue
+		}
+		if d, ok := comp.(plugin.TopicDeclarer); ok {
+			decl = append(decl, d.Topics()...)
+		}
+		comps = append(comps, component{name: c.Name, comp: comp})
+	}
+	return comps, decl, errors.Join(errs...)
+}
+
+// Topics returns the topics the components that cfg enables (or those in
+// only) use, without connecting to Kafka: those Run creates when
+// topics.create is set, and those the stream apps' runtime creates when
+// they start (changelogs and repartition topics, with as many partitions
+// as the app's inputs).
+func Topics(cfg *config.Config, only []string) ([]topics.Spec, []streams.InternalTopic, error) {
+	selected, err := Selected(cfg, only)
+	if err != nil {
+		return nil, nil, err
+	}
+	built, decl, err := build(selected, plugin.Deps{
+		Topics:     cfg.Topics.Names(),
+		Partitions: cfg.Topics.Partitions,
+		Rules:      cfg.Rules,
+		// Checked, not opened: nothing is built until Run.
+		State:  state.Options{Dir: filepath.Join(os.TempDir(), "vigil-state")},
+		Stdout: io.Discard,
+	}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		return nil, nil, err
+	}
+	var internal []streams.InternalTopic
+	for _, c := range built {
+		if r, ok := c.comp.(interface{ InternalTopics() []streams.InternalTopic }); ok {
+			internal = append(internal, r.InternalTopics()...)
+		}
+	}
+	return kafka.Dedupe(decl), internal, nil
 }
 
 func createTopics(ctx context.Context, base []kgo.Opt, rf int16, decl []topics.Spec) error {
