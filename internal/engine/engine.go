@@ -345,7 +345,9 @@ func Topics(cfg *config.Config, only []string) ([]topics.Spec, []streams.Interna
 	}
 	var internal []streams.InternalTopic
 	for _, c := range built {
-		if r, ok := c.comp.(interface{ InternalTopics() []streams.InternalTopic }); ok {
+		if r, ok := c.comp.(interface {
+			InternalTopics() []streams.InternalTopic
+		}); ok {
 			internal = append(internal, r.InternalTopics()...)
 		}
 	}
