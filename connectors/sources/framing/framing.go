@@ -121,9 +121,9 @@ const DefaultMaxFrame = 1000 * 1000
 
 // Frame is one event's bytes and where it was found.
 type Frame struct {
-	// Data is the event's bytes. The caller owns it; small frames share
-	// blocks of slabSize bytes (with no room to grow into each other), so
-	// keeping one keeps its block.
+	// Data is the event's bytes. The caller owns it; frames share blocks
+	// of slabSize bytes (with no room to grow into each other), so keeping
+	// one keeps its block.
 	Data []byte
 	// Line is the 1-based line the frame starts on.
 	Line int
@@ -151,10 +151,11 @@ type Splitter struct {
 	index    int
 	frame    []byte
 	overflow bool
-	slab     []byte // where small frames are copied to
+	slab     []byte // the block frames are written to
+	inSlab   int    // cap(frame) while the frame is in the block
 }
 
-// slabSize is the size of the blocks small frames are copied into: one
+// slabSize is the size of the blocks frames are written into: one
 // allocation for many frames instead of one each.
 const slabSize = 64 << 10
 
@@ -317,6 +318,10 @@ func isRecordsPrefix(b []byte) bool {
 // scanValue finds the end of the JSON value at the start of b, by structure
 // only. It returns the end offset and whether the value is complete in b.
 func scanValue(b []byte) (int, bool) {
+	if len(b) > 0 && (b[0] == '{' || b[0] == '[' || b[0] == '"') {
+		var st scanState
+		return scanChunk(b, &st)
+	}
 	depth, inStr, esc := 0, false, false
 	for i, c := range b {
 		switch {
@@ -414,23 +419,26 @@ func eofOr(err error) error {
 	return err
 }
 
+// begin starts a frame. Its bytes are written straight into the free end
+// of the current block; a frame that outgrows it moves to an array of its
+// own as it grows.
 func (s *Splitter) begin() Frame {
-	s.frame = s.frame[:0]
+	if cap(s.slab)-len(s.slab) < slabSize/8 {
+		s.slab = make([]byte, 0, slabSize)
+	}
+	s.frame = s.slab[len(s.slab):len(s.slab)]
+	s.inSlab = cap(s.frame)
 	s.overflow = false
 	return Frame{Line: s.line, Offset: s.off, Index: -1}
 }
 
 func (s *Splitter) finish(f Frame) Frame {
-	if n := len(s.frame); n > slabSize/8 {
-		f.Data = bytes.Clone(s.frame)
-	} else {
-		if cap(s.slab)-len(s.slab) < n {
-			s.slab = make([]byte, 0, slabSize)
-		}
-		l := len(s.slab)
-		s.slab = append(s.slab, s.frame...)
-		f.Data = s.slab[l : l+n : l+n]
+	n := len(s.frame)
+	f.Data = s.frame[:n:n]
+	if cap(s.frame) == s.inSlab {
+		s.slab = s.slab[:len(s.slab)+n] // still in the block: taken
 	}
+	s.frame = nil
 	if s.overflow && f.Err == nil {
 		f.Err = ErrTooLarge
 	}
@@ -650,79 +658,18 @@ func (s *Splitter) scan() error {
 	}
 }
 
-// structural marks the bytes that matter outside strings, stringy those
-// that matter inside them.
-var structural, stringy [256]bool
-
-func init() {
-	for _, c := range "{}[]\"" {
-		structural[c] = true
-	}
-	stringy['"'], stringy['\\'] = true, true
-}
-
 // scanStructured consumes an object, array or string, a buffered chunk at a
-// time, with a byte loop that skips what does not matter: inside strings
-// all but quotes and backslashes, outside them all but brackets and quotes.
-// (Strings in events are short: calling bytes.IndexByte for each costs more
-// than the loop.)
+// time (see scanChunk).
 func (s *Splitter) scanStructured() error {
-	depth, inStr, esc := 0, false, false
+	var st scanState
 	for {
 		b, err := s.buffered()
 		if err != nil {
 			return err
 		}
-		i := 0
-		if esc {
-			// The previous chunk ended on an escaping backslash.
-			esc = false
-			i++
-		}
-	chunk:
-		for i < len(b) {
-			if inStr {
-				for !stringy[b[i]] {
-					i++
-					if i == len(b) {
-						break chunk
-					}
-				}
-				if b[i] == '\\' {
-					i += 2
-					if i > len(b) {
-						esc = true
-						i = len(b)
-					}
-					continue
-				}
-				inStr = false
-				i++
-				if depth == 0 {
-					s.advance(b, i, true)
-					return nil
-				}
-				continue
-			}
-			for !structural[b[i]] {
-				i++
-				if i == len(b) {
-					break chunk
-				}
-			}
-			switch b[i] {
-			case '"':
-				inStr = true
-			case '{', '[':
-				depth++
-			default:
-				depth--
-				if depth <= 0 {
-					s.advance(b, i+1, true)
-					return nil
-				}
-			}
-			i++
+		if n, done := scanChunk(b, &st); done {
+			s.advance(b, n, true)
+			return nil
 		}
 		s.advance(b, len(b), true)
 	}
