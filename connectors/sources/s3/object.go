@@ -524,16 +524,16 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	dlq := s.deps.Topics.DLQ()
 	var n int64
 	batch := make([]*kgo.Record, 0, batchRecords)
-	arena := newArena()
+	nh := 3
+	if fileHeader != nil {
+		nh = 4
+	}
+	arena := newArena(nh, len(path))
 	// The ingest time, in a header and as the records' timestamp, is
 	// taken once a batch: a clock read a record costs more than the rest
 	// of making it.
 	nowT := time.Now()
 	now := []byte(nowT.UTC().Format(time.RFC3339Nano))
-	nh := 3
-	if fileHeader != nil {
-		nh = 4
-	}
 	for {
 		fr, err := sp.Next()
 		if err == io.EOF {
@@ -576,7 +576,7 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 				return
 			}
 			batch = make([]*kgo.Record, 0, batchRecords)
-			arena = newArena()
+			arena = newArena(nh, len(path))
 			nowT = time.Now()
 			now = []byte(nowT.UTC().Format(time.RFC3339Nano))
 		}
@@ -623,13 +623,19 @@ type arena struct {
 	buf  []byte
 }
 
-func newArena() *arena {
+// newArena returns an arena for records of nh headers whose origins begin
+// with a path of pathLen bytes.
+func newArena(nh, pathLen int) *arena {
 	return &arena{
 		recs: make([]kgo.Record, 0, batchRecords),
-		hdrs: make([]kgo.RecordHeader, 0, 4*batchRecords),
-		buf:  make([]byte, 0, 160*batchRecords),
+		hdrs: make([]kgo.RecordHeader, 0, nh*batchRecords),
+		buf:  make([]byte, 0, (pathLen+originRoom)*batchRecords),
 	}
 }
+
+// originRoom is the room an origin takes after its path: ":Records[i]" or
+// ":line".
+const originRoom = 32
 
 // record returns a new record; at most batchRecords per arena.
 func (a *arena) record() *kgo.Record {
@@ -651,8 +657,8 @@ func (a *arena) headers(n int) []kgo.RecordHeader {
 
 // origin formats where a frame was found as framing.Origin does.
 func (a *arena) origin(path string, f framing.Format, fr framing.Frame) []byte {
-	if cap(a.buf)-len(a.buf) < len(path)+32 {
-		a.buf = make([]byte, 0, max(160*batchRecords, len(path)+32))
+	if cap(a.buf)-len(a.buf) < len(path)+originRoom {
+		a.buf = make([]byte, 0, (len(path)+originRoom)*batchRecords)
 	}
 	l := len(a.buf)
 	b := append(a.buf, path...)

@@ -69,8 +69,8 @@ func TestValidate(t *testing.T) {
 // TestArenaOrigin checks that origins are formatted as framing.Origin
 // formats them.
 func TestArenaOrigin(t *testing.T) {
-	a := newArena()
 	path := "s3://b/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/01/x.json.gz"
+	a := newArena(3, len(path))
 	var got [][]byte
 	var want []string
 	for i := range 3 * batchRecords {
