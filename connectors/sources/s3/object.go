@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,6 +120,8 @@ type tx struct {
 	opened time.Time // when it began
 	// after is run once it commits: counts of what it completes.
 	after []func()
+	// arenas hold records produced in it, reused once it has committed.
+	arenas []*arena
 }
 
 func (t *tx) begin() error {
@@ -142,10 +145,14 @@ func (s *Source) commit(ctx context.Context, t *tx) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	c, err := t.w.Commit(cctx)
-	after := t.after
-	t.after = nil
+	after, arenas := t.after, t.arenas
+	t.after, t.arenas = nil, nil
 	if err != nil {
 		return err
+	}
+	// The producer is done with the transaction's records.
+	for _, a := range arenas {
+		arenaPool.Put(a)
 	}
 	s.metrics.Add(c)
 	s.stats.records.Add(c.Records[s.topic])
@@ -398,6 +405,10 @@ read:
 				}
 			}
 		}
+		if b.arena != nil {
+			// The batch's last records are in this transaction.
+			t.arenas = append(t.arenas, b.arena)
+		}
 		if b.malformed != nil {
 			malformed = b.malformed
 		}
@@ -456,6 +467,8 @@ func (s *Source) skip(t *tx, final func()) error {
 // it ended.
 type recordBatch struct {
 	records []*kgo.Record
+	// arena holds the records, to be reused once they are committed.
+	arena *arena
 	// err is a read error of the object's body: the object is to be
 	// resumed later.
 	err error
@@ -523,12 +536,12 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	}
 	dlq := s.deps.Topics.DLQ()
 	var n int64
-	batch := make([]*kgo.Record, 0, batchRecords)
 	nh := 3
 	if fileHeader != nil {
 		nh = 4
 	}
-	arena := newArena(nh, len(path))
+	arena := getArena(nh, len(path))
+	batch := arena.batch
 	// The ingest time, in a header and as the records' timestamp, is
 	// taken once a batch: a clock read a record costs more than the rest
 	// of making it.
@@ -572,16 +585,16 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 		}
 		batch = append(batch, rec)
 		if len(batch) == batchRecords {
-			if !send(recordBatch{records: batch}) {
+			if !send(recordBatch{records: batch, arena: arena}) {
 				return
 			}
-			batch = make([]*kgo.Record, 0, batchRecords)
-			arena = newArena(nh, len(path))
+			arena = getArena(nh, len(path))
+			batch = arena.batch
 			nowT = time.Now()
 			now = []byte(nowT.UTC().Format(time.RFC3339Nano))
 		}
 	}
-	b := recordBatch{records: batch}
+	b := recordBatch{records: batch, arena: arena}
 	switch {
 	case body.err != nil:
 		b.err = body.err
@@ -615,22 +628,40 @@ func (s *Source) key(data, account []byte) []byte {
 }
 
 // arena allocates the records of a batch, their headers and their origins
-// together: a few allocations a batch instead of several a record. Slices
-// it hands out have no room to grow into each other.
+// together: a few allocations a batch instead of several a record, and
+// none once arenas are reused (arenaPool). Slices it hands out have no
+// room to grow into each other.
 type arena struct {
-	recs []kgo.Record
-	hdrs []kgo.RecordHeader
-	buf  []byte
+	batch []*kgo.Record
+	recs  []kgo.Record
+	hdrs  []kgo.RecordHeader
+	buf   []byte
 }
 
 // newArena returns an arena for records of nh headers whose origins begin
 // with a path of pathLen bytes.
 func newArena(nh, pathLen int) *arena {
 	return &arena{
-		recs: make([]kgo.Record, 0, batchRecords),
-		hdrs: make([]kgo.RecordHeader, 0, nh*batchRecords),
-		buf:  make([]byte, 0, (pathLen+originRoom)*batchRecords),
+		batch: make([]*kgo.Record, 0, batchRecords),
+		recs:  make([]kgo.Record, 0, batchRecords),
+		hdrs:  make([]kgo.RecordHeader, 0, nh*batchRecords),
+		buf:   make([]byte, 0, (pathLen+originRoom)*batchRecords),
 	}
+}
+
+// arenaPool holds arenas whose records a committed transaction is done
+// with.
+var arenaPool sync.Pool
+
+// getArena returns an arena from the pool, emptied, if it has the room,
+// else a new one. A reused arena's records are zeroed as they are handed
+// out again.
+func getArena(nh, pathLen int) *arena {
+	if a, _ := arenaPool.Get().(*arena); a != nil && cap(a.hdrs) >= nh*batchRecords && cap(a.buf) >= (pathLen+originRoom)*batchRecords {
+		a.batch, a.recs, a.hdrs, a.buf = a.batch[:0], a.recs[:0], a.hdrs[:0], a.buf[:0]
+		return a
+	}
+	return newArena(nh, pathLen)
 }
 
 // originRoom is the room an origin takes after its path: ":Records[i]" or
