@@ -117,6 +117,7 @@ type tx struct {
 	w      *ingest.Writer
 	open   bool
 	n      int       // records produced in it
+	bytes  int       // the size of their values
 	opened time.Time // when it began
 	// after is run once it commits: counts of what it completes.
 	after []func()
@@ -131,7 +132,7 @@ func (t *tx) begin() error {
 	if err := t.w.Begin(); err != nil {
 		return err
 	}
-	t.open, t.n, t.opened = true, 0, time.Now()
+	t.open, t.n, t.bytes, t.opened = true, 0, 0, time.Now()
 	return nil
 }
 
@@ -163,6 +164,11 @@ func (s *Source) commit(ctx context.Context, t *tx) error {
 		f()
 	}
 	return nil
+}
+
+// full reports whether the transaction holds enough to be committed.
+func (s *Source) full(t *tx) bool {
+	return t.n >= s.cfg.CommitRecords || t.bytes >= s.cfg.CommitBytes
 }
 
 // maxTxnAge is how long a transaction may stay open: a quarter of the
@@ -399,7 +405,8 @@ read:
 			w.Produce(pctx, r)
 			done++
 			t.n++
-			if t.n >= s.cfg.CommitRecords {
+			t.bytes += len(r.Value)
+			if s.full(t) {
 				if err := next(); err != nil {
 					return err
 				}

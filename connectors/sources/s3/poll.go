@@ -255,7 +255,7 @@ func (s *Source) pass(ctx context.Context, w *ingest.Writer) error {
 			}
 			return err
 		}
-		if t.open && (t.n >= s.cfg.CommitRecords || time.Since(t.opened) >= s.maxTxnAge()) {
+		if t.open && (s.full(t) || time.Since(t.opened) >= s.maxTxnAge()) {
 			if err := s.commit(ctx, t); err != nil {
 				return err
 			}

@@ -136,8 +136,17 @@ func TestPollCloudTrailExactlyOnce(t *testing.T) {
 }
 
 // TestPollResumesInsideObject stops a source in the middle of a large
-// object and checks that the next one publishes the rest, once.
+// object and checks that the next one publishes the rest, once; with
+// transactions of 200 records, and of 200 records' bytes.
 func TestPollResumesInsideObject(t *testing.T) {
+	t.Run("records", func(t *testing.T) { testResumeInside(t, func(c *Config) { c.CommitRecords = 200 }) })
+	t.Run("bytes", func(t *testing.T) { testResumeInside(t, func(c *Config) { c.CommitBytes = 200 * lineBytes }) })
+}
+
+// lineBytes is the size of testResumeInside's events.
+const lineBytes = 104
+
+func testResumeInside(t *testing.T, limit func(*Config)) {
 	e := newEnv(t)
 	const bucket = "big"
 	e.srv.CreateBucket(t, bucket)
@@ -145,12 +154,15 @@ func TestPollResumesInsideObject(t *testing.T) {
 	for i := range 3000 {
 		fmt.Fprintf(&lines, `{"eventVersion":"1.08","eventName":"GetObject","recipientAccountId":"111122223333","requestID":"%06d"}`+"\n", i)
 	}
+	if lines.Len() != 3000*(lineBytes+1) {
+		t.Fatalf("events of %d bytes, want %d", lines.Len()/3000-1, lineBytes)
+	}
 	key := ctKey("111122223333", "us-east-1", day1, 1)
 	want := e.put(bucket, key, lines.Bytes(), "cloudtrail")
 	after := e.put(bucket, ctKey("111122223333", "us-east-1", day1, 2), lines.Bytes()[:1000], "cloudtrail")
 
 	c := e.config("cloudtrail", bucket)
-	c.CommitRecords = 200
+	limit(&c)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var commits atomic.Int64

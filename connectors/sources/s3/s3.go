@@ -101,9 +101,14 @@ type Config struct {
 	// large object is published in several, each committing how far the
 	// object is done. Default 100000: a commit stalls producing while it
 	// waits for the broker, and small records (VPC flow lines) come by the
-	// million a second in a backfill; transactions also end after a
-	// quarter of the transaction timeout, whatever their size.
+	// million a second in a backfill. Transactions also end at
+	// CommitBytes, and after a quarter of the transaction timeout.
 	CommitRecords int `yaml:"commit_records"`
+	// CommitBytes ends a transaction once its records' values add up to
+	// this many bytes, which bounds what the source holds until it
+	// commits (the records themselves take about as much again, more for
+	// small records). Default 16777216 (16 MiB).
+	CommitBytes int `yaml:"commit_bytes"`
 	// FetchAhead is how many objects poll mode fetches and reads ahead of
 	// the one it publishes (in key order, still): it hides each object's
 	// request latency, and keeps the cores busy. Each holds up to a few
@@ -120,6 +125,7 @@ func DefaultConfig() Config {
 		Format:            "auto",
 		MaxRecordBytes:    framing.DefaultMaxFrame,
 		CommitRecords:     100000,
+		CommitBytes:       16 << 20,
 		FetchAhead:        4,
 	}
 }
@@ -198,6 +204,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.CommitRecords < 1 {
 		errs = append(errs, fmt.Errorf("commit_records (%d) must be >= 1", c.CommitRecords))
+	}
+	if c.CommitBytes < 1 {
+		errs = append(errs, fmt.Errorf("commit_bytes (%d) must be >= 1", c.CommitBytes))
 	}
 	if c.FetchAhead < 1 || c.FetchAhead > 64 {
 		errs = append(errs, fmt.Errorf("fetch_ahead (%d) must be between 1 and 64", c.FetchAhead))
