@@ -19,7 +19,7 @@ type scanState struct {
 // bracket that brings depth to 0, or the closing quote of a top-level
 // string) and true, or len(b) and false if the value goes on past b.
 //
-// It does what Splitter.scanStructured's byte loop does, 64 bytes at a time,
+// It does what a byte loop does (scanBytes), 64 bytes at a time,
 // with bit masks in the manner of simdjson's stage 1 (in plain Go, 8 bytes
 // to a 64-bit word): a mask of the quotes in the block, one of its
 // backslashes, whence the escaped bytes, then by a prefix XOR of the
@@ -316,10 +316,10 @@ func scanBlock(b []byte, st *scanState) (int, bool) {
 	return n, false
 }
 
-// scanBytes is scanChunk's byte loop, for short chunks and odd blocks: the
-// loop of Splitter.scanStructured, which skips the bytes that do not matter
-// (inside strings all but quotes and backslashes, outside them all but
-// brackets and quotes).
+// scanBytes is scanChunk's byte loop, for short chunks and odd blocks (the
+// loop Splitter.scanStructured ran before scanChunk); it skips the bytes
+// that do not matter (inside strings all but quotes and backslashes,
+// outside them all but brackets and quotes).
 func scanBytes(b []byte, st *scanState) (int, bool) {
 	depth, inStr := st.depth, st.inStr
 	i := 0

@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// scanChunkRef is scanChunk's reference: a byte loop with the semantics of
-// Splitter.scanStructured.
+// scanChunkRef is scanChunk's reference: the plainest byte loop with the
+// semantics of a structured scan.
 func scanChunkRef(b []byte, st *scanState) (int, bool) {
 	for i := 0; i < len(b); i++ {
 		c := b[i]
@@ -47,9 +47,9 @@ func scanChunkRef(b []byte, st *scanState) (int, bool) {
 	return len(b), false
 }
 
-// scanChunkLoop is the loop of Splitter.scanStructured (locals, lookup
-// tables, inner loops that skip the bytes that do not matter) over one
-// chunk: the benchmarks' baseline, as fast as the splitter scans today.
+// scanChunkLoop is the loop Splitter.scanStructured ran before scanChunk
+// (locals, lookup tables, inner loops that skip the bytes that do not
+// matter) over one chunk: the benchmarks' baseline.
 func scanChunkLoop(b []byte, st *scanState) (int, bool) {
 	if len(b) == 0 {
 		return 0, false
@@ -379,7 +379,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 }
 
 // checkScanStructured checks scanChunkRef against Splitter.scanStructured
-// on data (which must start with { [ or "), read in chunks of the given
+// (scanChunk fed by the splitter's buffered reads) on data (which must start with { [ or "), read in chunks of the given
 // sizes (and of 64 bytes at most). end is where scanChunkRef ended the
 // value, -1 if it did not.
 func checkScanStructured(t *testing.T, data []byte, sizes []int, end int) {
