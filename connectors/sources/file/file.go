@@ -273,7 +273,29 @@ func (s *Source) Ready() bool { return s.ready.Load() }
 // it has read. It returns an error only when records could not be
 // committed (wrapping ErrFenced when another process took the source over).
 // Run is called once per Source.
+//
+// Following, a Kafka error other than a fencing (a produce or a commit
+// that failed) does not stop it: the open transaction is aborted, and a
+// new writer goes on from the committed progress, after a wait that grows
+// while the errors go on (ingest.Retry).
 func (s *Source) Run(ctx context.Context) error {
+	var retry ingest.Retry
+	for {
+		start := time.Now()
+		err := s.run(ctx)
+		if err == nil || ctx.Err() != nil || !s.cfg.Follow || ingest.IsFenced(err) {
+			return err
+		}
+		wait := retry.Next(start)
+		s.deps.Logger.Error("publishing failed; going on from the last commit with a new producer", "err", err, "in", wait)
+		if !ingest.Sleep(ctx, wait) {
+			return nil
+		}
+	}
+}
+
+// run opens a writer and publishes with it until ctx is done or it fails.
+func (s *Source) run(ctx context.Context) error {
 	w, err := ingest.Open(ctx, ingest.FromDeps(s.deps))
 	if err != nil {
 		if ctx.Err() != nil {

@@ -10,13 +10,17 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/vigilsec/vigil/broker"
 	"github.com/vigilsec/vigil/connectors/sources/file"
 	"github.com/vigilsec/vigil/connectors/sources/ingest"
 	"github.com/vigilsec/vigil/plugin"
@@ -165,8 +169,14 @@ func waitCommits(t *testing.T, r *running, n int) {
 		if c >= n {
 			return
 		}
+		select {
+		case err := <-r.done:
+			r.done <- err
+			t.Fatalf("the source stopped (%v) after %d commits, want %d", err, c, n)
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d commits, want %d", c, n)
+			t.Fatalf("%d commits, want %d (the source is still running)", c, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -645,4 +655,45 @@ func TestFollowHeaderAndCSV(t *testing.T) {
 			t.Errorf("record %q has file header %q", r.Value, got)
 		}
 	}
+}
+
+// TestFollowGoesOnAfterAKafkaError: a transaction the broker fails to end
+// (INVALID_TXN_STATE here; the embedded broker answers a produce with
+// OUT_OF_ORDER_SEQUENCE_NUMBER now and then under load) does not stop the
+// source: it opens a new producer and goes on from the last commit, and
+// every line is committed once.
+func TestFollowGoesOnAfterAKafkaError(t *testing.T) {
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	h := &harness{t: t, brokers: []string{b.Addr()}, names: topics.Names{Prefix: streamstest.Prefix(t)}, dir: t.TempDir()}
+	h.raw = h.names.Raw("test")
+	streamstest.CreateTopics(t, h.brokers, 1, h.raw, h.names.DLQ(), h.names.Progress())
+
+	app := h.path("app.log")
+	appendFile(t, app, lines(1, 3))
+	r := h.start("retry", h.followConfig("*.log"))
+	r.waitFor(t, h.raw, 3)
+
+	cl := b.Cluster()
+	var refused atomic.Int32
+	cl.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		refused.Add(1)
+		resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.InvalidTxnState.Code
+		return resp, nil, true
+	})
+	appendFile(t, app, lines(4, 6))
+	r.waitFor(t, h.raw, 6)
+	appendFile(t, app, lines(7, 7))
+	r.waitFor(t, h.raw, 7)
+	if err := r.stop(t); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if refused.Load() == 0 {
+		t.Fatal("no transaction was failed")
+	}
+	h.expect(recs(app, 1, 7, 1)...)
 }

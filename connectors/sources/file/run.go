@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigilsec/vigil/connectors/sources/framing"
@@ -619,9 +618,8 @@ func (r *runner) commit() error {
 	r.open = false
 	if err != nil {
 		r.s.metrics.Errors.WithLabelValues("publish").Inc()
-		if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
-			errors.Is(err, kerr.TransactionalIDAuthorizationFailed) {
-			return fmt.Errorf("file source %s: %w: %v", r.s.deps.Name, ErrFenced, err)
+		if ingest.IsFenced(err) {
+			return fmt.Errorf("file source %s: %w: %w", r.s.deps.Name, ErrFenced, err)
 		}
 		return fmt.Errorf("file source %s: %w", r.s.deps.Name, err)
 	}

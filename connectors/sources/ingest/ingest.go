@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigilsec/vigil/plugin"
@@ -226,6 +227,45 @@ func (w *Writer) Abort(ctx context.Context) error {
 	w.open = false
 	_ = w.cl.AbortBufferedRecords(ctx)
 	return w.cl.EndTransaction(ctx, kgo.TryAbort)
+}
+
+// IsFenced reports whether err, from a Writer, means that another process
+// took the source over: its source should stop. Other Kafka errors leave
+// the source's committed state as it was: it can close the writer, open a
+// new one and go on from the committed progress.
+func IsFenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+}
+
+// Retry paces the writers a source opens after Kafka errors: the wait
+// before the next doubles from a second up to half a minute, and is a
+// second again after a run of a minute or more.
+type Retry struct {
+	wait time.Duration
+}
+
+// Next returns the wait before opening a new writer, after a run that
+// began at start.
+func (r *Retry) Next(start time.Time) time.Duration {
+	if r.wait == 0 || time.Since(start) >= time.Minute {
+		r.wait = time.Second
+	} else {
+		r.wait = min(2*r.wait, 30*time.Second)
+	}
+	return r.wait
+}
+
+// Sleep waits for d; it returns false if ctx is done first.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // ReadProgress reads the committed progress of the source name: the last

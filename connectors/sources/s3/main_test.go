@@ -48,10 +48,16 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, streamstest.Brokers(t))
+}
+
+// newEnvOn is newEnv with the given brokers.
+func newEnvOn(t *testing.T, brokers []string) *env {
+	t.Helper()
 	srv := s3test.Start(t)
 	t.Setenv("VIGIL_TEST_S3_ACCESS_KEY", s3test.AccessKey)
 	t.Setenv("VIGIL_TEST_S3_SECRET_KEY", s3test.SecretKey)
-	e := &env{t: t, srv: srv, brokers: streamstest.Brokers(t), names: topics.Names{Prefix: streamstest.Prefix(t)}}
+	e := &env{t: t, srv: srv, brokers: brokers, names: topics.Names{Prefix: streamstest.Prefix(t)}}
 	streamstest.CreateTopics(t, e.brokers, 3, e.names.DLQ())
 	streamstest.CreateTopics(t, e.brokers, 1, e.names.Progress())
 	return e

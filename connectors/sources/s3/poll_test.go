@@ -14,7 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/vigilsec/vigil/broker"
 	"github.com/vigilsec/vigil/connectors/sources/s3/s3test"
 	"github.com/vigilsec/vigil/streams"
 	"github.com/vigilsec/vigil/streams/streamstest"
@@ -475,4 +478,56 @@ func TestPollMissingBucket(t *testing.T) {
 	if got := testutil.ToFloat64(s.metrics.Errors.WithLabelValues("list")); got != 1 {
 		t.Errorf("list errors %v, want 1", got)
 	}
+}
+
+// TestPollGoesOnAfterAKafkaError: a transaction the broker fails to end
+// does not stop poll mode: it opens a new writer and goes on from the
+// committed progress, and every record is committed once.
+func TestPollGoesOnAfterAKafkaError(t *testing.T) {
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e := newEnvOn(t, []string{b.Addr()})
+	const bucket = "retry"
+	e.srv.CreateBucket(t, bucket)
+	files := testdata(t, "cloudtrail")
+	body := files[sortedNames(files)[0]]
+	var want []string
+	for i := range 4 {
+		want = append(want, e.put(bucket, ctKey("111122223333", "us-east-1", day1, i), body, "cloudtrail")...)
+	}
+
+	var failed atomic.Int32
+	cl := b.Cluster()
+	cl.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		failed.Add(1)
+		resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.InvalidTxnState.Code
+		return resp, nil, true
+	})
+	c := e.config("cloudtrail", bucket)
+	c.PollInterval = 50 * time.Millisecond
+	s := e.source("retry", c, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for s.Stats().ObjectsDone < 4 && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("Run stopped: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if failed.Load() == 0 {
+		t.Fatal("no transaction was failed")
+	}
+	exactlyOnce(t, "after a failed commit", e.origins(e.names.Raw("cloudtrail")), want)
 }

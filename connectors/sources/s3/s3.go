@@ -307,7 +307,11 @@ func (s *Source) Topics() []topics.Spec {
 // Ready implements plugin.Readier.
 func (s *Source) Ready() bool { return s.ready.Load() }
 
-// Run publishes objects until ctx is done, then returns nil.
+// Run publishes objects until ctx is done, then returns nil. A Kafka error
+// other than a fencing (another process took the source over) does not
+// stop it: the open transaction is aborted, and a new writer goes on from
+// the committed progress, after a wait that grows while the errors go on
+// (ingest.Retry).
 func (s *Source) Run(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		return err
@@ -318,7 +322,24 @@ func (s *Source) Run(ctx context.Context) error {
 		}
 		return runSQS(ctx, s)
 	}
-	return s.runPoll(ctx)
+	return s.keepGoing(ctx, s.runPoll)
+}
+
+// keepGoing runs run, which opens a writer, again after Kafka errors.
+func (s *Source) keepGoing(ctx context.Context, run func(context.Context) error) error {
+	var retry ingest.Retry
+	for {
+		start := time.Now()
+		err := run(ctx)
+		if err == nil || ctx.Err() != nil || ingest.IsFenced(err) {
+			return err
+		}
+		wait := retry.Next(start)
+		s.log.Error("publishing failed; going on from the last commit with a new producer", "err", err, "in", wait)
+		if !ingest.Sleep(ctx, wait) {
+			return nil
+		}
+	}
 }
 
 // setup makes the AWS configuration and the base client.

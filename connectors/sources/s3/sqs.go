@@ -103,15 +103,21 @@ func init() {
 }
 
 // runQueue publishes the objects announced on Config.QueueURL until ctx is
-// done, then returns nil. Like poll mode, it returns an error when Kafka
-// fails (the writer may have been fenced by another process taking the
-// source over): the messages it was working on are left for whoever runs
-// the source next.
+// done, then returns nil. Like poll mode, it goes on with a new writer
+// after a Kafka error, and returns one when another process has taken the
+// source over (fenced its writer): the messages it was working on are
+// left on the queue, for redelivery.
 func (s *Source) runQueue(ctx context.Context) error {
 	client, err := s.sqsClient()
 	if err != nil {
 		return err
 	}
+	return s.keepGoing(ctx, func(ctx context.Context) error { return s.runQueueWith(ctx, client) })
+}
+
+// runQueueWith publishes the objects announced on the queue with a writer
+// of its own, until ctx is done or Kafka fails.
+func (s *Source) runQueueWith(ctx context.Context, client *sqs.Client) error {
 	w, err := s.openWriter(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
