@@ -47,70 +47,8 @@ func scanChunkRef(b []byte, st *scanState) (int, bool) {
 	return len(b), false
 }
 
-// scanChunkLoop is the loop Splitter.scanStructured ran before scanChunk
-// (locals, lookup tables, inner loops that skip the bytes that do not
-// matter) over one chunk: the benchmarks' baseline.
-func scanChunkLoop(b []byte, st *scanState) (int, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	depth, inStr := st.depth, st.inStr
-	i := 0
-	if st.esc {
-		st.esc = false
-		i++
-	}
-chunk:
-	for i < len(b) {
-		if inStr {
-			for !inStringSpecial[b[i]] {
-				i++
-				if i == len(b) {
-					break chunk
-				}
-			}
-			if b[i] == '\\' {
-				i += 2
-				if i > len(b) {
-					st.esc = true
-					i = len(b)
-				}
-				continue
-			}
-			inStr = false
-			i++
-			if depth == 0 {
-				st.depth, st.inStr = depth, inStr
-				return i, true
-			}
-			continue
-		}
-		for !structuralSpecial[b[i]] {
-			i++
-			if i == len(b) {
-				break chunk
-			}
-		}
-		switch b[i] {
-		case '"':
-			inStr = true
-		case '{', '[':
-			depth++
-		default:
-			depth--
-			if depth <= 0 {
-				st.depth, st.inStr = depth, inStr
-				return i + 1, true
-			}
-		}
-		i++
-	}
-	st.depth, st.inStr = depth, inStr
-	return len(b), false
-}
-
 // scanCompare scans data, cut into chunks of the given sizes (the rest, if
-// any, is one more chunk), with scanChunk, scanChunkLoop and scanChunkRef,
+// any, is one more chunk), with scanChunk, scanBytes and scanChunkRef,
 // and compares their results and states after every call. When a value
 // ends, the scan goes on with the rest of the chunk, and the next chunks,
 // from the state as it is: the scanners must agree on that too. It returns
@@ -133,8 +71,8 @@ func scanCompare(data []byte, sizes []int) (string, int) {
 				return fmt.Sprintf("chunk %d (%d bytes at %d), from %d: scanChunk = %d, %v, %+v; reference = %d, %v, %+v",
 					k, n, off, p, end, done, st, rend, rdone, ref), -1
 			}
-			if lend, ldone := scanChunkLoop(chunk[p:], &loop); lend != rend || ldone != rdone || loop != ref {
-				return fmt.Sprintf("chunk %d (%d bytes at %d), from %d: scanChunkLoop = %d, %v, %+v; reference = %d, %v, %+v",
+			if lend, ldone := scanBytes(chunk[p:], &loop); lend != rend || ldone != rdone || loop != ref {
+				return fmt.Sprintf("chunk %d (%d bytes at %d), from %d: scanBytes = %d, %v, %+v; reference = %d, %v, %+v",
 					k, n, off, p, lend, ldone, loop, rend, rdone, ref), -1
 			}
 			if !done {
@@ -520,7 +458,7 @@ func scanBenchEvents(n int) []byte {
 // BenchmarkScanChunk frames the events of Records files, as the splitter
 // does: each event scanned from its opening brace, in a chunk of up to 64
 // KiB (the splitter's buffer). MB/s counts the events' bytes. swar is
-// scanChunk, loop is scanChunkLoop (the splitter's loop today), ref is
+// scanChunk, loop is scanBytes (the loop the splitter ran before), ref is
 // scanChunkRef.
 func BenchmarkScanChunk(b *testing.B) {
 	inputs := []struct {
@@ -537,7 +475,7 @@ func BenchmarkScanChunk(b *testing.B) {
 		scan func([]byte, *scanState) (int, bool)
 	}{
 		{"swar", scanChunk},
-		{"loop", scanChunkLoop},
+		{"loop", scanBytes},
 		{"ref", scanChunkRef},
 	}
 	for _, in := range inputs {
@@ -587,7 +525,7 @@ func BenchmarkScanChunkSmall(b *testing.B) {
 		for _, sc := range []struct {
 			name string
 			scan func([]byte, *scanState) (int, bool)
-		}{{"swar", scanChunk}, {"loop", scanChunkLoop}} {
+		}{{"swar", scanChunk}, {"loop", scanBytes}} {
 			b.Run(fmt.Sprintf("%d/%s", size, sc.name), func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				for b.Loop() {
