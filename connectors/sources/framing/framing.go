@@ -687,8 +687,8 @@ func Origin(path string, f Format, fr Frame) string {
 	return path + ":" + strconv.Itoa(fr.Line)
 }
 
-// Decompress returns a reader of r's contents, gunzipping them if they start
-// with the gzip magic number.
+// Decompress returns a reader of r's contents, gunzipping them (with a
+// *gzip.Reader) if they start with the gzip magic number.
 func Decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(2)

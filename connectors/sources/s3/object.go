@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"bufio"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -851,19 +850,12 @@ func (s *source) kind() string {
 }
 
 // decompress returns the object's content, gunzipped if it starts with the
-// gzip magic number.
+// gzip magic number (framing.Decompress).
 func decompress(body *bodyReader) (*source, error) {
-	br := bufio.NewReaderSize(body, 64<<10)
-	magic, err := br.Peek(2)
-	if err != nil && err != io.EOF {
+	r, err := framing.Decompress(body)
+	if err != nil {
 		return nil, err
 	}
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		return &source{r: zr, body: body, gz: true}, nil
-	}
-	return &source{r: br, body: body}, nil
+	_, gz := r.(*gzip.Reader)
+	return &source{r: r, body: body, gz: gz}, nil
 }
