@@ -276,37 +276,11 @@ func (s *Source) Ready() bool { return s.ready.Load() }
 //
 // Following, a Kafka error other than a fencing (a produce or a commit
 // that failed) does not stop it: the open transaction is aborted, and a
-// new writer goes on from the committed progress, after a wait that grows
-// while the errors go on (ingest.Retry).
+// new writer goes on from the committed progress (ingest.KeepGoing).
 func (s *Source) Run(ctx context.Context) error {
-	var retry ingest.Retry
-	for {
-		start := time.Now()
-		err := s.run(ctx)
-		if err == nil || ctx.Err() != nil || !s.cfg.Follow || ingest.IsFenced(err) {
-			return err
-		}
-		wait := retry.Next(start)
-		s.deps.Logger.Error("publishing failed; going on from the last commit with a new producer", "err", err, "in", wait)
-		if !ingest.Sleep(ctx, wait) {
-			return nil
-		}
-	}
-}
-
-// run opens a writer and publishes with it until ctx is done or it fails.
-func (s *Source) run(ctx context.Context) error {
-	w, err := ingest.Open(ctx, ingest.FromDeps(s.deps))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("file source: %w", err)
-	}
-	defer w.Close()
-	s.ready.Store(true)
-	defer s.ready.Store(false)
-	return newRunner(ctx, s, w).run()
+	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), s.cfg.Follow, &s.ready, func(ctx context.Context, w *ingest.Writer) error {
+		return newRunner(ctx, s, w).run()
+	})
 }
 
 func (s *Source) key(data []byte) []byte {

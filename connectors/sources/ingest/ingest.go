@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -238,34 +239,55 @@ func IsFenced(err error) bool {
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
 
-// Retry paces the writers a source opens after Kafka errors: the wait
-// before the next doubles from a second up to half a minute, and is a
-// second again after a run of a minute or more.
-type Retry struct {
-	wait time.Duration
+// KeepGoing runs run with a Writer opened with o, and closes the writer
+// when run returns; ready, if not nil, is true while a writer is open. If
+// again is set, a Kafka error other than a fencing (a produce, a commit or
+// an opening that failed) does not end it: the open transaction is
+// aborted, and a new writer, which reads the committed progress, goes on
+// after a wait that doubles from a second up to half a minute while the
+// errors go on. It returns what the last run returned, or nil if ctx is
+// done before a writer is open.
+func KeepGoing(ctx context.Context, o Options, again bool, ready *atomic.Bool, run func(context.Context, *Writer) error) error {
+	var wait time.Duration
+	for {
+		start := time.Now()
+		err := runWriter(ctx, o, ready, run)
+		if err == nil || ctx.Err() != nil || !again || IsFenced(err) {
+			return err
+		}
+		if wait == 0 || time.Since(start) >= time.Minute {
+			wait = time.Second
+		} else {
+			wait = min(2*wait, 30*time.Second)
+		}
+		if o.Logger != nil {
+			o.Logger.Error("publishing failed; going on from the last commit with a new producer", "source", o.Name, "err", err, "in", wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
-// Next returns the wait before opening a new writer, after a run that
-// began at start.
-func (r *Retry) Next(start time.Time) time.Duration {
-	if r.wait == 0 || time.Since(start) >= time.Minute {
-		r.wait = time.Second
-	} else {
-		r.wait = min(2*r.wait, 30*time.Second)
+// runWriter runs run with a new writer.
+func runWriter(ctx context.Context, o Options, ready *atomic.Bool, run func(context.Context, *Writer) error) error {
+	w, err := Open(ctx, o)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
 	}
-	return r.wait
-}
-
-// Sleep waits for d; it returns false if ctx is done first.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
+	defer w.Close()
+	if ready != nil {
+		ready.Store(true)
+		defer ready.Store(false)
 	}
+	return run(ctx, w)
 }
 
 // ReadProgress reads the committed progress of the source name: the last

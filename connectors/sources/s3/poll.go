@@ -46,17 +46,8 @@ func (p listProgress) encode() []byte {
 	return b
 }
 
-func (s *Source) runPoll(ctx context.Context) error {
-	w, err := s.openWriter(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("s3 source: %w", err)
-	}
-	defer w.Close()
-	s.ready.Store(true)
-	defer s.ready.Store(false)
+// runPoll polls with w until ctx is done or Kafka fails.
+func (s *Source) runPoll(ctx context.Context, w *ingest.Writer) error {
 	s.log.Info("polling", "bucket", s.cfg.Bucket, "prefix", s.cfg.Prefix, "since", s.cfg.Since, "interval", s.cfg.PollInterval)
 	for {
 		if err := s.pass(ctx, w); err != nil {
@@ -86,7 +77,7 @@ func (s *Source) Once(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
-	w, err := s.openWriter(ctx)
+	w, err := ingest.Open(ctx, ingest.FromDeps(s.deps))
 	if err != nil {
 		return fmt.Errorf("s3 source: %w", err)
 	}

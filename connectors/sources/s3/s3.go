@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -310,8 +309,7 @@ func (s *Source) Ready() bool { return s.ready.Load() }
 // Run publishes objects until ctx is done, then returns nil. A Kafka error
 // other than a fencing (another process took the source over) does not
 // stop it: the open transaction is aborted, and a new writer goes on from
-// the committed progress, after a wait that grows while the errors go on
-// (ingest.Retry).
+// the committed progress (ingest.KeepGoing).
 func (s *Source) Run(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		return err
@@ -322,24 +320,7 @@ func (s *Source) Run(ctx context.Context) error {
 		}
 		return runSQS(ctx, s)
 	}
-	return s.keepGoing(ctx, s.runPoll)
-}
-
-// keepGoing runs run, which opens a writer, again after Kafka errors.
-func (s *Source) keepGoing(ctx context.Context, run func(context.Context) error) error {
-	var retry ingest.Retry
-	for {
-		start := time.Now()
-		err := run(ctx)
-		if err == nil || ctx.Err() != nil || ingest.IsFenced(err) {
-			return err
-		}
-		wait := retry.Next(start)
-		s.log.Error("publishing failed; going on from the last commit with a new producer", "err", err, "in", wait)
-		if !ingest.Sleep(ctx, wait) {
-			return nil
-		}
-	}
+	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), true, &s.ready, s.runPoll)
 }
 
 // setup makes the AWS configuration and the base client.
@@ -472,11 +453,4 @@ func (s *Source) Stats() Stats {
 		Records: s.stats.records.Load(), Failed: s.stats.failed.Load(),
 		Listing: s.stats.listing.Load(),
 	}
-}
-
-// openWriter opens the source's transactional writer.
-func (s *Source) openWriter(ctx context.Context) (*ingest.Writer, error) {
-	o := ingest.FromDeps(s.deps)
-	o.Kafka = slices.Clone(o.Kafka)
-	return ingest.Open(ctx, o)
 }

@@ -112,22 +112,14 @@ func (s *Source) runQueue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.keepGoing(ctx, func(ctx context.Context) error { return s.runQueueWith(ctx, client) })
+	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), true, &s.ready, func(ctx context.Context, w *ingest.Writer) error {
+		return s.runQueueWith(ctx, client, w)
+	})
 }
 
-// runQueueWith publishes the objects announced on the queue with a writer
-// of its own, until ctx is done or Kafka fails.
-func (s *Source) runQueueWith(ctx context.Context, client *sqs.Client) error {
-	w, err := s.openWriter(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("s3 source: %w", err)
-	}
-	defer w.Close()
-	s.ready.Store(true)
-	defer s.ready.Store(false)
+// runQueueWith publishes the objects announced on the queue with w, until
+// ctx is done or Kafka fails.
+func (s *Source) runQueueWith(ctx context.Context, client *sqs.Client, w *ingest.Writer) error {
 	s.log.Info("reading S3 notices from SQS", "queue", s.cfg.QueueURL, "visibility_timeout", s.cfg.VisibilityTimeout)
 	q := s.newQueue(client, func(ctx context.Context, ref ObjectRef) error {
 		s.stats.objectsFound.Add(1)
