@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -58,20 +57,6 @@ func init() {
 	})
 }
 
-type app struct {
-	*streams.Runner
-	w    *ruleset.Watcher
-	decl []topics.Spec
-}
-
-func (a *app) Topics() []topics.Spec { return a.decl }
-
-// Run runs the app and watches its rules.
-func (a *app) Run(ctx context.Context) error {
-	go func() { _ = a.w.Run(ctx) }()
-	return a.Runner.Run(ctx)
-}
-
 func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	c := cfg.(*Config)
 	w, err := ruleset.NewWatcher(d.Rules, d.Logger, d.Registerer)
@@ -118,5 +103,5 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 		{Name: d.Topics.DLQ(), Partitions: d.Partitions},
 		{Name: d.Topics.Late(), Partitions: d.Partitions},
 	}
-	return &app{Runner: r, w: w, decl: decl}, nil
+	return &ruleset.App{Runner: r, Watcher: w, Decl: decl}, nil
 }

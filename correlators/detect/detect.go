@@ -16,7 +16,6 @@
 package detect
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -115,20 +114,6 @@ func init() {
 	})
 }
 
-type app struct {
-	*streams.Runner
-	w    *ruleset.Watcher
-	decl []topics.Spec
-}
-
-func (a *app) Topics() []topics.Spec { return a.decl }
-
-// Run runs the app and watches its rules.
-func (a *app) Run(ctx context.Context) error {
-	go func() { _ = a.w.Run(ctx) }()
-	return a.Runner.Run(ctx)
-}
-
 func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	c := cfg.(*Config)
 	w, err := ruleset.NewWatcher(d.Rules, d.Logger, d.Registerer)
@@ -176,7 +161,7 @@ func newApp(cfg any, d plugin.Deps) (plugin.Component, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{Runner: r, w: w, decl: decl}, nil
+	return &ruleset.App{Runner: r, Watcher: w, Decl: decl}, nil
 }
 
 // Options configure a Processor.
