@@ -96,7 +96,19 @@ func (l *strLeaf) match(v Value) bool {
 // the JSON text of an object, strings decoded: a policy document held as
 // a string in requestParameters has its quotes escaped in the object's
 // text, not in the string.
-func (l *strLeaf) matchInside(text string) bool {
+func (l *strLeaf) matchInside(text string) bool { return matchInside(l, text) }
+
+// scalarMatcher matches the scalars of a JSON text (matchInside).
+type scalarMatcher interface {
+	// matchString matches a decoded value.
+	matchString(s string) bool
+	// matchEscaped matches a JSON string literal that has escapes.
+	matchEscaped(raw string) bool
+}
+
+// matchInside reports whether m matches a string, number or boolean of
+// the JSON text.
+func matchInside[M scalarMatcher](m M, text string) bool {
 	sc := scalarScanner{s: text}
 	for {
 		raw, kind, esc, ok := sc.next()
@@ -104,15 +116,15 @@ func (l *strLeaf) matchInside(text string) bool {
 		case !ok:
 			return false
 		case esc:
-			if l.matchEscaped(raw) {
+			if m.matchEscaped(raw) {
 				return true
 			}
 		case kind == String:
-			if l.matchString(raw[1 : len(raw)-1]) {
+			if m.matchString(raw[1 : len(raw)-1]) {
 				return true
 			}
 		default:
-			if l.matchString(raw) {
+			if m.matchString(raw) {
 				return true
 			}
 		}
@@ -307,28 +319,7 @@ func (l *reLeaf) matchString(s string) bool {
 }
 
 // matchInside is strLeaf.matchInside for a regular expression.
-func (l *reLeaf) matchInside(text string) bool {
-	sc := scalarScanner{s: text}
-	for {
-		raw, kind, esc, ok := sc.next()
-		switch {
-		case !ok:
-			return false
-		case esc:
-			if l.matchEscaped(raw) {
-				return true
-			}
-		case kind == String:
-			if l.matchString(raw[1 : len(raw)-1]) {
-				return true
-			}
-		default:
-			if l.matchString(raw) {
-				return true
-			}
-		}
-	}
-}
+func (l *reLeaf) matchInside(text string) bool { return matchInside(l, text) }
 
 // matchEscaped matches the JSON string literal raw, which has escapes:
 // decoded on the stack, when it fits, to look for lit, and on the heap
