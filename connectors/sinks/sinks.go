@@ -48,6 +48,22 @@ type App struct {
 // Topics implements plugin.TopicDeclarer.
 func (a *App) Topics() []topics.Spec { return a.decl }
 
+// Inputs resolves a sink's topics as the configuration names them
+// ("alerts", "events.cloudtrail", ...) and declares them.
+func Inputs(logical []string, d plugin.Deps) ([]string, []topics.Spec, error) {
+	var inputs []string
+	var decl []topics.Spec
+	for _, t := range logical {
+		name, err := d.Topics.Resolve(t)
+		if err != nil {
+			return nil, nil, err
+		}
+		inputs = append(inputs, name)
+		decl = append(decl, topics.Spec{Name: name, Partitions: d.Partitions})
+	}
+	return inputs, decl, nil
+}
+
 // NewApp builds the stream app of a sink that hands each record of its
 // topics to p.
 func NewApp(c Common, d plugin.Deps, p streams.Processor) (*App, error) {
@@ -55,15 +71,9 @@ func NewApp(c Common, d plugin.Deps, p streams.Processor) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	var inputs []string
-	var decl []topics.Spec
-	for _, t := range c.Topics {
-		name, err := d.Topics.Resolve(t)
-		if err != nil {
-			return nil, err
-		}
-		inputs = append(inputs, name)
-		decl = append(decl, topics.Spec{Name: name, Partitions: d.Partitions})
+	inputs, decl, err := Inputs(c.Topics, d)
+	if err != nil {
+		return nil, err
 	}
 	r, err := streams.New(d.App(streams.App{Inputs: inputs, Processor: p, Guarantee: g}))
 	if err != nil {

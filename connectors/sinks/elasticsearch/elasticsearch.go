@@ -238,15 +238,9 @@ func New(c *Config, d plugin.Deps) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	var inputs []string
-	var decl []topics.Spec
-	for _, t := range c.Topics {
-		name, err := d.Topics.Resolve(t)
-		if err != nil {
-			return nil, err
-		}
-		inputs = append(inputs, name)
-		decl = append(decl, topics.Spec{Name: name, Partitions: d.Partitions})
+	inputs, decl, err := sinks.Inputs(c.Topics, d)
+	if err != nil {
+		return nil, err
 	}
 	app := d.App(streams.App{Inputs: inputs, Processor: ix, Guarantee: g})
 	app.MaxPollRecords = c.BatchRecords
