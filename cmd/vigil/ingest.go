@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -19,6 +17,7 @@ import (
 	"github.com/vigilsec/vigil/broker"
 	"github.com/vigilsec/vigil/config"
 	"github.com/vigilsec/vigil/connectors/sources/s3"
+	"github.com/vigilsec/vigil/internal/term"
 	"github.com/vigilsec/vigil/kafka"
 	"github.com/vigilsec/vigil/ops"
 	"github.com/vigilsec/vigil/plugin"
@@ -79,19 +78,19 @@ object could not be read (run again to resume), 2 on usage errors.`,
 			if err := topics.ValidName(name); err != nil {
 				return usageErr("--name: %v", err)
 			}
-			st := newStatusLine(os.Stderr)
+			st := term.New(cmd.OutOrStdout(), os.Stderr)
 			logFormat := cfg.Log.Format
 			if logFormat == "auto" || logFormat == "" {
 				logFormat = "json"
-				if st.tty {
+				if st.TTY() {
 					logFormat = "text"
 				}
 			}
-			log, err := ops.NewLogger(st, cfg.Log.Level, logFormat)
+			log, err := ops.NewLogger(st.Logs(), cfg.Log.Level, logFormat)
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			return runIngest(cmd.Context(), cmd.OutOrStdout(), st, log, cfg, sc, name)
+			return runIngest(cmd.Context(), st, log, cfg, sc, name)
 		},
 	}
 	f := cmd.Flags()
@@ -121,7 +120,7 @@ func ingestName(source, bucket string) string {
 	return n
 }
 
-func runIngest(ctx context.Context, stdout io.Writer, st *statusLine, log *slog.Logger, cfg *config.Config, sc s3.Config, name string) error {
+func runIngest(ctx context.Context, st *term.Term, log *slog.Logger, cfg *config.Config, sc s3.Config, name string) error {
 	seeds := cfg.Kafka.Brokers
 	if len(seeds) == 0 {
 		b, err := broker.Start(broker.Options{
@@ -172,10 +171,10 @@ func runIngest(ctx context.Context, stdout io.Writer, st *statusLine, log *slog.
 	err = src.Once(ctx)
 	close(stop)
 	wg.Wait()
-	st.clear()
+	st.Clear()
 	s := src.Stats()
 	elapsed := time.Since(start)
-	fmt.Fprintf(stdout, "vigil ingest: %d objects (%s) published, %d records in %s (%.0f records/s) to %s\n",
+	fmt.Fprintf(st.Output(), "vigil ingest: %d objects (%s) published, %d records in %s (%.0f records/s) to %s\n",
 		s.ObjectsDone, humanBytes(s.BytesDone), s.Records, elapsed.Round(time.Millisecond),
 		float64(s.Records)/elapsed.Seconds(), cfg.Topics.Names().Raw(sc.Source))
 	if err != nil {
@@ -189,9 +188,9 @@ func runIngest(ctx context.Context, stdout io.Writer, st *statusLine, log *slog.
 
 // reportProgress redraws the status line on a terminal, or logs a line
 // every 10 seconds, until stop is closed.
-func reportProgress(src *s3.Source, st *statusLine, log *slog.Logger, start time.Time, stop <-chan struct{}) {
+func reportProgress(src *s3.Source, st *term.Term, log *slog.Logger, start time.Time, stop <-chan struct{}) {
 	every := 10 * time.Second
-	if st.tty {
+	if st.TTY() {
 		every = 200 * time.Millisecond
 	}
 	t := time.NewTicker(every)
@@ -204,11 +203,11 @@ func reportProgress(src *s3.Source, st *statusLine, log *slog.Logger, start time
 		case now := <-t.C:
 			s := src.Stats()
 			rate := float64(s.Records-lastRecords) / now.Sub(lastTime).Seconds()
-			if !st.tty || now.Sub(lastTime) >= time.Second {
+			if !st.TTY() || now.Sub(lastTime) >= time.Second {
 				lastRecords, lastTime = s.Records, now
 			}
-			if st.tty {
-				st.status(progressLine(s, rate))
+			if st.TTY() {
+				st.Status(progressLine(s, rate))
 			} else {
 				log.Info("ingest progress", "objects_done", s.ObjectsDone, "objects_found", s.ObjectsFound, "listing", s.Listing,
 					"bytes_done", s.BytesDone, "bytes_found", s.BytesFound, "records", s.Records, "records_per_second", int64(rate))
@@ -245,57 +244,4 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// statusLine shares a terminal between a status line redrawn in place and
-// log lines, which it writes above the line. Without a terminal it only
-// passes log lines through. It is safe for concurrent use.
-type statusLine struct {
-	mu    sync.Mutex
-	w     io.Writer
-	tty   bool
-	line  string
-	shown bool
-}
-
-func newStatusLine(f *os.File) *statusLine {
-	return &statusLine{w: f, tty: isatty.IsTerminal(f.Fd())}
-}
-
-// Write writes log output above the status line.
-func (s *statusLine) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hide()
-	n, err := s.w.Write(p)
-	s.show()
-	return n, err
-}
-
-func (s *statusLine) hide() {
-	if s.shown {
-		_, _ = io.WriteString(s.w, "\r\x1b[2K")
-		s.shown = false
-	}
-}
-
-func (s *statusLine) show() {
-	if s.tty && s.line != "" {
-		_, _ = io.WriteString(s.w, "\r\x1b[2K"+s.line)
-		s.shown = true
-	}
-}
-
-func (s *statusLine) status(line string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.line = line
-	s.show()
-}
-
-func (s *statusLine) clear() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hide()
-	s.line = ""
 }

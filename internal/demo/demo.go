@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigilsec/vigil/config"
 	"github.com/vigilsec/vigil/internal/engine"
+	"github.com/vigilsec/vigil/internal/term"
 	"github.com/vigilsec/vigil/topics"
 )
 
@@ -171,7 +172,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o.Timeout = 5 * time.Minute
 	}
 	start := time.Now()
-	term := newTerm(o.Stdout, o.Stderr)
+	screen := term.New(o.Stdout, o.Stderr)
 
 	samples := filepath.Join(o.Out, "samples")
 	if err := os.RemoveAll(samples); err != nil {
@@ -191,7 +192,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := lv.UnmarshalText([]byte(o.LogLevel)); err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(term.Logs(), &slog.HandlerOptions{Level: lv}))
+	log := slog.New(slog.NewTextHandler(screen.Logs(), &slog.HandlerOptions{Level: lv}))
 
 	names := cfg.Topics.Names()
 	raw, events := names.Raw("cloudtrail"), names.Events("cloudtrail")
@@ -216,7 +217,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			Logger:   log,
 			Registry: prometheus.NewRegistry(),
 			Observer: prog,
-			Stdout:   term.Output(),
+			Stdout:   screen.Output(),
 			Started: func(i engine.Info) {
 				info = i
 				close(started)
@@ -232,7 +233,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	for {
 		select {
 		case err := <-engineErr:
-			term.clear()
+			screen.Clear()
 			if err == nil {
 				err = errors.New("the pipeline stopped before the replay was processed")
 			}
@@ -240,20 +241,20 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		case <-ctx.Done():
 			stop()
 			err := <-engineErr
-			term.clear()
+			screen.Clear()
 			return nil, errors.Join(ctx.Err(), err)
 		case <-deadline.C:
 			stop()
 			<-engineErr
-			term.clear()
+			screen.Clear()
 			return nil, fmt.Errorf("the replay was not processed within %s: %s", o.Timeout, status(prog, names))
 		case <-tick.C:
 		}
-		term.status(status(prog, names))
+		screen.Status(status(prog, names))
 		if !prog.Complete(stages) {
 			continue
 		}
-		term.clear()
+		screen.Clear()
 		sum := &Summary{
 			Files:      nfiles,
 			Raw:        prog.Produced(raw),
