@@ -97,16 +97,34 @@ func FileHeader(r io.Reader) ([]byte, io.Reader, error) {
 	if err != nil && err != io.EOF {
 		return nil, br, err
 	}
-	peek = bytes.TrimPrefix(peek, []byte{0xEF, 0xBB, 0xBF})
+	return headerLine(peek), br, nil
+}
+
+// HeaderLine returns the first line of the splitter's input as FileHeader
+// does, without consuming it. Call it before the first Next.
+func (s *Splitter) HeaderLine() ([]byte, error) {
+	peek := s.peek(MaxHeaderLine + 1)
+	if len(peek) <= MaxHeaderLine && s.err != nil && s.err != io.EOF {
+		return nil, s.err
+	}
+	return headerLine(peek), nil
+}
+
+// headerLine is the header line at the start of peek, MaxHeaderLine+1 bytes
+// of input (or all of it).
+func headerLine(peek []byte) []byte {
+	peek = bytes.TrimPrefix(peek, utf8BOM)
 	i := bytes.IndexByte(peek, '\n')
 	switch {
 	case i >= 0:
 		peek = peek[:i]
 	case len(peek) > MaxHeaderLine:
-		return nil, br, nil
+		return nil
 	}
-	return bytes.Clone(bytes.TrimRight(peek, "\r")), br, nil
+	return append([]byte{}, bytes.TrimRight(peek, "\r")...) // not nil: a header, even if empty
 }
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // ErrTruncated is set on a frame that the end of the input cut off.
 var ErrTruncated = errors.New("input ends inside a JSON value")
@@ -121,9 +139,9 @@ const DefaultMaxFrame = 1000 * 1000
 
 // Frame is one event's bytes and where it was found.
 type Frame struct {
-	// Data is the event's bytes. The caller owns it; frames share blocks
-	// of slabSize bytes (with no room to grow into each other), so keeping
-	// one keeps its block.
+	// Data is the event's bytes: a slice of the block the input was read
+	// into, with no room to grow into the next frame. Keeping one keeps
+	// its block (see OnRetire for recycling blocks).
 	Data []byte
 	// Line is the 1-based line the frame starts on.
 	Line int
@@ -140,31 +158,44 @@ type Frame struct {
 
 // Splitter reads frames from a stream.
 type Splitter struct {
-	r        *bufio.Reader
-	format   Format
-	max      int
-	off      int64
-	line     int
-	started  bool
-	inArray  bool // inside the event array of Array or Records
-	closed   bool // after the end of the top-level structure
-	index    int
-	frame    []byte
+	// The input (blocks.go): from src, read into blocks of size bytes,
+	// or from blocks.
+	src    io.Reader
+	blocks BlockReader
+	size   int
+	retire func([]byte)
+	buf    []byte // the current block
+	pos    int    // the next unread byte in buf
+	end    int    // the end of the input in buf
+	err    error  // the input's error, after buf[pos:end]
+	cut    bool   // a frame was cut from buf
+
+	// The frame being cut: buf[fs:fs+fn], or big once it is over the
+	// limit.
+	fs       int // -1 between frames
+	fn       int
 	overflow bool
-	slab     []byte // the block frames are written to
-	inSlab   int    // cap(frame) while the frame is in the block
+	big      []byte
+
+	format  Format
+	max     int
+	off     int64
+	line    int
+	started bool
+	inArray bool // inside the event array of Array or Records
+	closed  bool // after the end of the top-level structure
+	index   int
 }
 
-// slabSize is the size of the blocks frames are written into: one
-// allocation for many frames instead of one each.
-const slabSize = 64 << 10
+// peekSize is how far the splitter looks ahead to tell a format.
+const peekSize = 64 << 10
 
 // New returns a splitter over r. maxFrame <= 0 means DefaultMaxFrame.
 func New(r io.Reader, f Format, maxFrame int) *Splitter {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	return &Splitter{r: bufio.NewReaderSize(r, 64<<10), format: f, max: maxFrame, line: 1}
+	return &Splitter{src: r, size: BlockSize, fs: -1, format: f, max: maxFrame, line: 1}
 }
 
 // Format returns the stream's format; after the first call to Next it is
@@ -172,24 +203,24 @@ func New(r io.Reader, f Format, maxFrame int) *Splitter {
 func (s *Splitter) Format() Format { return s.format }
 
 func (s *Splitter) readByte() (byte, error) {
-	b, err := s.r.ReadByte()
+	b, err := s.buffered()
 	if err != nil {
 		return 0, err
 	}
+	s.pos++
 	s.off++
-	if b == '\n' {
+	if b[0] == '\n' {
 		s.line++
 	}
-	return b, nil
+	return b[0], nil
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 // skipBOM skips a UTF-8 byte order mark at the start of the stream.
 func (s *Splitter) skipBOM() {
-	if bom, _ := s.r.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
-		_, _ = s.r.Discard(3)
-		s.off += 3
+	if bytes.Equal(s.peek(3), utf8BOM) {
+		s.discard(3)
 	}
 }
 
@@ -214,46 +245,21 @@ func (s *Splitter) skipSpace() (byte, error) {
 	}
 }
 
-// buffered returns the buffered input, reading more if none is buffered.
-// The slice is valid until the next read.
-func (s *Splitter) buffered() ([]byte, error) {
-	if s.r.Buffered() == 0 {
-		if _, err := s.r.Peek(1); err != nil {
-			return nil, err
-		}
-	}
-	b, _ := s.r.Peek(s.r.Buffered())
-	return b, nil
-}
-
 // advance consumes the first n bytes of b (from buffered), keeping them in
 // the frame if keep is set.
 func (s *Splitter) advance(b []byte, n int, keep bool) {
 	if n == 0 {
 		return
 	}
-	chunk := b[:n]
 	if keep {
-		s.keepBytes(chunk)
+		s.keep(n)
 	}
-	s.line += bytes.Count(chunk, newline)
+	s.line += bytes.Count(b[:n], newline)
 	s.off += int64(n)
-	_, _ = s.r.Discard(n)
+	s.pos += n
 }
 
 var newline = []byte{'\n'}
-
-func (s *Splitter) keepBytes(p []byte) {
-	room := s.max - len(s.frame)
-	if len(p) > room {
-		if room > 0 {
-			s.frame = append(s.frame, p[:room]...)
-		}
-		s.overflow = true
-		return
-	}
-	s.frame = append(s.frame, p...)
-}
 
 // detect chooses the format from the first bytes.
 func (s *Splitter) detect() {
@@ -271,7 +277,7 @@ func (s *Splitter) detect() {
 		s.format = Lines
 		return
 	}
-	peek, _ := s.r.Peek(s.r.Size())
+	peek := s.peek(peekSize)
 	end, complete := scanValue(peek)
 	// A CloudTrail log file is one {"Records":[...]} object. If another
 	// value follows the first, the file is a sequence of such objects
@@ -394,7 +400,7 @@ func (s *Splitter) enter() error {
 			s.inArray = true
 		}
 	case Records:
-		peek, _ := s.r.Peek(s.r.Size())
+		peek := s.peek(peekSize)
 		if !isRecordsPrefix(peek) {
 			return nil // not actually a Records file: frames report it
 		}
@@ -419,50 +425,47 @@ func eofOr(err error) error {
 	return err
 }
 
-// begin starts a frame. Its bytes are written straight into the free end
-// of the current block; a frame that outgrows it moves to an array of its
-// own as it grows.
+// begin starts a frame at the next byte of input.
 func (s *Splitter) begin() Frame {
-	if cap(s.slab)-len(s.slab) < slabSize/8 {
-		s.slab = make([]byte, 0, slabSize)
-	}
-	s.frame = s.slab[len(s.slab):len(s.slab)]
-	s.inSlab = cap(s.frame)
-	s.overflow = false
+	s.fs, s.fn, s.overflow, s.big = s.pos, 0, false, nil
 	return Frame{Line: s.line, Offset: s.off, Index: -1}
 }
 
+// finish ends the frame begun by begin.
 func (s *Splitter) finish(f Frame) Frame {
-	n := len(s.frame)
-	f.Data = s.frame[:n:n]
-	if cap(s.frame) == s.inSlab {
-		s.slab = s.slab[:len(s.slab)+n] // still in the block: taken
+	if s.overflow {
+		f.Data = s.big[:len(s.big):len(s.big)]
+		if f.Err == nil {
+			f.Err = ErrTooLarge
+		}
+	} else {
+		f.Data = s.buf[s.fs : s.fs+s.fn : s.fs+s.fn]
+		if s.fn > 0 {
+			s.cut = true
+		}
 	}
-	s.frame = nil
-	if s.overflow && f.Err == nil {
-		f.Err = ErrTooLarge
-	}
+	s.fs, s.overflow, s.big = -1, false, nil
 	return f
+}
+
+// trimCR drops the carriage returns that end the frame.
+func (s *Splitter) trimCR() {
+	s.trimFrame(len(bytes.TrimRight(s.frameBytes(), "\r")))
+}
+
+// blank reports whether the frame is only whitespace (and not over the
+// limit).
+func (s *Splitter) blank() bool {
+	return !s.overflow && len(bytes.TrimSpace(s.frameBytes())) == 0
 }
 
 func (s *Splitter) nextLine() (Frame, error) {
 	for {
 		f := s.begin()
 		for {
-			line, err := s.r.ReadSlice('\n')
-			if n := len(line); n > 0 {
-				s.off += int64(n)
-				if line[n-1] == '\n' {
-					s.line++
-					line = line[:n-1]
-				}
-				s.keepBytes(line)
-			}
-			if err == bufio.ErrBufferFull {
-				continue
-			}
+			b, err := s.buffered()
 			if err == io.EOF {
-				if len(s.frame) == 0 && !s.overflow {
+				if s.fn == 0 && !s.overflow {
 					return Frame{}, io.EOF
 				}
 				break
@@ -470,10 +473,16 @@ func (s *Splitter) nextLine() (Frame, error) {
 			if err != nil {
 				return Frame{}, err
 			}
-			break
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				s.take(i)
+				s.discard(1)
+				s.line++
+				break
+			}
+			s.take(len(b))
 		}
-		s.frame = bytes.TrimRight(s.frame, "\r")
-		if len(bytes.TrimSpace(s.frame)) == 0 && !s.overflow {
+		s.trimCR()
+		if s.blank() {
 			continue
 		}
 		return s.finish(f), nil
@@ -488,25 +497,9 @@ func (s *Splitter) nextCSV() (Frame, error) {
 		f := s.begin()
 		quotes := 0
 		for {
-			line, err := s.r.ReadSlice('\n')
-			ended := false
-			if n := len(line); n > 0 {
-				s.off += int64(n)
-				quotes += bytes.Count(line, quote)
-				if line[n-1] == '\n' {
-					s.line++
-					ended = true
-					if quotes%2 == 0 {
-						line = line[:n-1]
-					}
-				}
-				s.keepBytes(line)
-			}
-			if err == bufio.ErrBufferFull || (ended && quotes%2 == 1 && !s.overflow) {
-				continue
-			}
+			b, err := s.buffered()
 			if err == io.EOF {
-				if len(s.frame) == 0 && !s.overflow {
+				if s.fn == 0 && !s.overflow {
 					return Frame{}, io.EOF
 				}
 				if quotes%2 == 1 {
@@ -517,10 +510,26 @@ func (s *Splitter) nextCSV() (Frame, error) {
 			if err != nil {
 				return Frame{}, err
 			}
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				quotes += bytes.Count(b, quote)
+				s.take(len(b))
+				continue
+			}
+			quotes += bytes.Count(b[:i], quote)
+			s.take(i)
+			if quotes%2 == 1 && !s.overflow {
+				// A line break inside a quoted field: part of the record.
+				s.take(1)
+				s.line++
+				continue
+			}
+			s.discard(1)
+			s.line++
 			break
 		}
-		s.frame = bytes.TrimRight(s.frame, "\r")
-		if len(bytes.TrimSpace(s.frame)) == 0 && !s.overflow {
+		s.trimCR()
+		if s.blank() {
 			continue
 		}
 		return s.finish(f), nil
@@ -568,7 +577,7 @@ func (s *Splitter) nextElement() (Frame, error) {
 					// Another log file, as when several are concatenated.
 					// (A short look ahead: this runs for every value after
 					// the array.)
-					if peek, _ := s.r.Peek(64); isRecordsPrefix(peek) {
+					if isRecordsPrefix(s.peek(64)) {
 						if err := s.enter(); err != nil {
 							return Frame{}, err
 						}

@@ -1012,15 +1012,20 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 
-		// Frames do not depend on how the input arrives.
+		// Frames do not depend on how the input arrives: read a byte at a
+		// time, or handed over in blocks whose carries fit their headroom
+		// or do not.
 		slow, _ := splitAll(t, oneByteReader{bytes.NewReader(data)}, len(data), fm, max)
-		if len(slow) != len(frames) {
-			t.Fatalf("%d frames from one-byte reads, %d from whole reads", len(slow), len(frames))
-		}
-		for i := range slow {
-			a, b := frames[i], slow[i]
-			if !bytes.Equal(a.Data, b.Data) || a.Line != b.Line || a.Offset != b.Offset || a.Index != b.Index || errString(a.Err) != errString(b.Err) {
-				t.Fatalf("frame %d differs with one-byte reads: %+v vs %+v", i, a, b)
+		small, _ := splitBlocks(t, data, []int{7, 1, 5}, 4, fm, max)
+		for name, other := range map[string][]Frame{"one-byte reads": slow, "small blocks": small} {
+			if len(other) != len(frames) {
+				t.Fatalf("%d frames from %s, %d from whole reads", len(other), name, len(frames))
+			}
+			for i := range other {
+				a, b := frames[i], other[i]
+				if !bytes.Equal(a.Data, b.Data) || a.Line != b.Line || a.Offset != b.Offset || a.Index != b.Index || errString(a.Err) != errString(b.Err) {
+					t.Fatalf("frame %d differs with %s: %+v vs %+v", i, name, a, b)
+				}
 			}
 		}
 	})

@@ -152,7 +152,7 @@ func (s *Source) commit(ctx context.Context, t *tx) error {
 	}
 	// The producer is done with the transaction's records.
 	for _, a := range arenas {
-		arenaPool.Put(a)
+		a.recycle()
 	}
 	s.metrics.Add(c)
 	s.stats.records.Add(c.Records[s.topic])
@@ -518,13 +518,14 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	if s.cfg.HeaderLine != nil {
 		headerLine = *s.cfg.HeaderLine
 	}
-	// Decompressing runs in a goroutine of its own, ahead of framing.
+	// Decompressing runs in a goroutine of its own, ahead of framing,
+	// into blocks that the splitter cuts events from.
 	pre := newPrefetch(src)
 	defer pre.stop()
-	var r io.Reader = pre
+	sp := framing.NewBlocks(pre, format, s.cfg.MaxRecordBytes)
 	var fileHeader []byte
 	if headerLine {
-		if fileHeader, r, err = framing.FileHeader(r); err != nil {
+		if fileHeader, err = sp.HeaderLine(); err != nil {
 			if body.err != nil {
 				send(recordBatch{err: body.err})
 			} else {
@@ -533,7 +534,6 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 			return
 		}
 	}
-	sp := framing.New(r, format, s.cfg.MaxRecordBytes)
 	path := ref.URL()
 	source := []byte(s.cfg.Source)
 	var acct []byte
@@ -548,6 +548,10 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	}
 	arena := getArena(nh, len(path))
 	batch := arena.batch
+	// A block the splitter is done with goes with the batch being made:
+	// its events are in that batch or earlier ones, whose transactions
+	// commit no later than this batch's.
+	sp.OnRetire(func(b []byte) { arena.blocks = append(arena.blocks, b) })
 	// The ingest time, in a header and as the records' timestamp, is
 	// taken once a batch: a clock read a record costs more than the rest
 	// of making it.
@@ -600,6 +604,7 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 			now = []byte(nowT.UTC().Format(time.RFC3339Nano))
 		}
 	}
+	sp.Release()
 	b := recordBatch{records: batch, arena: arena}
 	switch {
 	case body.err != nil:
@@ -636,12 +641,26 @@ func (s *Source) key(data, account []byte) []byte {
 // arena allocates the records of a batch, their headers and their origins
 // together: a few allocations a batch instead of several a record, and
 // none once arenas are reused (arenaPool). Slices it hands out have no
-// room to grow into each other.
+// room to grow into each other. It also holds the framing blocks the
+// records' values are cut from (those the splitter retired while the
+// batch was made), recycled with it.
 type arena struct {
-	batch []*kgo.Record
-	recs  []kgo.Record
-	hdrs  []kgo.RecordHeader
-	buf   []byte
+	batch  []*kgo.Record
+	recs   []kgo.Record
+	hdrs   []kgo.RecordHeader
+	buf    []byte
+	blocks [][]byte
+}
+
+// recycle returns the arena and its blocks to their pools, once the
+// producer is done with its records.
+func (a *arena) recycle() {
+	for _, b := range a.blocks {
+		framing.PutBlock(b)
+	}
+	clear(a.blocks)
+	a.blocks = a.blocks[:0]
+	arenaPool.Put(a)
 }
 
 // newArena returns an arena for records of nh headers whose origins begin
@@ -716,15 +735,14 @@ func (a *arena) origin(path string, f framing.Format, fr framing.Frame) []byte {
 	return b[l:len(b):len(b)]
 }
 
-// prefetch reads from r in a goroutine of its own, up to prefetchChunks
-// chunks ahead of its reader.
+// prefetch reads from r in a goroutine of its own, up to prefetchBlocks
+// framing blocks ahead of the splitter it hands them to (a
+// framing.BlockReader).
 type prefetch struct {
 	chunks chan chunk
-	free   chan []byte
 	done   chan struct{}
 	exited chan struct{}
-	cur    chunk
-	off    int
+	err    error
 }
 
 type chunk struct {
@@ -732,15 +750,11 @@ type chunk struct {
 	err error
 }
 
-const (
-	prefetchChunks = 8
-	chunkSize      = 256 << 10
-)
+const prefetchBlocks = 8
 
 func newPrefetch(r io.Reader) *prefetch {
 	p := &prefetch{
-		chunks: make(chan chunk, prefetchChunks),
-		free:   make(chan []byte, prefetchChunks+2),
+		chunks: make(chan chunk, prefetchBlocks),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
@@ -751,19 +765,15 @@ func newPrefetch(r io.Reader) *prefetch {
 func (p *prefetch) run(r io.Reader) {
 	defer close(p.exited)
 	for {
-		var buf []byte
-		select {
-		case buf = <-p.free:
-		default:
-			buf = make([]byte, chunkSize)
-		}
-		n, err := io.ReadFull(r, buf)
+		b := framing.GetBlock()
+		n, err := io.ReadFull(r, b[framing.Headroom:])
 		if err == io.ErrUnexpectedEOF {
 			err = io.EOF
 		}
 		select {
-		case p.chunks <- chunk{b: buf[:n], err: err}:
+		case p.chunks <- chunk{b: b[:framing.Headroom+n], err: err}:
 		case <-p.done:
+			framing.PutBlock(b)
 			return
 		}
 		if err != nil {
@@ -772,30 +782,30 @@ func (p *prefetch) run(r io.Reader) {
 	}
 }
 
-// Read implements io.Reader; the error of the underlying reader comes
-// after its data.
-func (p *prefetch) Read(b []byte) (int, error) {
-	for p.off == len(p.cur.b) {
-		if p.cur.err != nil {
-			return 0, p.cur.err
-		}
-		if p.cur.b != nil {
-			select {
-			case p.free <- p.cur.b[:cap(p.cur.b)]:
-			default:
-			}
-		}
-		p.cur, p.off = <-p.chunks, 0
+// ReadBlock implements framing.BlockReader; the error of the underlying
+// reader comes with its last data.
+func (p *prefetch) ReadBlock() ([]byte, int, error) {
+	if p.err != nil {
+		return nil, 0, p.err
 	}
-	n := copy(b, p.cur.b[p.off:])
-	p.off += n
-	return n, nil
+	c := <-p.chunks
+	p.err = c.err
+	return c.b, framing.Headroom, c.err
 }
 
-// stop ends the goroutine and waits for it.
+// stop ends the goroutine, waits for it, and recycles the blocks it read
+// ahead.
 func (p *prefetch) stop() {
 	close(p.done)
 	<-p.exited
+	for {
+		select {
+		case c := <-p.chunks:
+			framing.PutBlock(c.b)
+		default:
+			return
+		}
+	}
 }
 
 // bodyReader counts the bytes of an object's body and keeps its read
