@@ -1,9 +1,6 @@
 package framing
 
-import (
-	"io"
-	"sync"
-)
+import "io"
 
 // The splitter reads its input into blocks and cuts frames out of them
 // without copying: a frame's Data is a slice of the block it was read
@@ -33,25 +30,37 @@ type BlockReader interface {
 	ReadBlock() (block []byte, off int, err error)
 }
 
-var blockPool sync.Pool
+// freeBlocks holds recycled blocks: a bounded list rather than a
+// sync.Pool, because blocks come back only when the transaction holding
+// their records commits, and a garbage collection in between would empty
+// a pool.
+var freeBlocks = make(chan []byte, maxFreeBlocks)
+
+// maxFreeBlocks bounds the memory the free list keeps (16 MiB).
+const maxFreeBlocks = 64
 
 // GetBlock returns a block of BlockSize bytes, a recycled one if there is
 // one. Its contents are undefined.
 func GetBlock() []byte {
-	if p, _ := blockPool.Get().(*[]byte); p != nil {
-		return *p
+	select {
+	case b := <-freeBlocks:
+		return b
+	default:
+		return make([]byte, BlockSize)
 	}
-	return make([]byte, BlockSize)
 }
 
-// PutBlock recycles a block for GetBlock. Blocks of another size are left
-// to the garbage collector. Nothing may use b afterwards.
+// PutBlock recycles a block for GetBlock. Blocks of another size, and
+// blocks beyond what the free list keeps, are left to the garbage
+// collector. Nothing may use b afterwards.
 func PutBlock(b []byte) {
 	if cap(b) != BlockSize {
 		return
 	}
-	b = b[:BlockSize]
-	blockPool.Put(&b)
+	select {
+	case freeBlocks <- b[:BlockSize]:
+	default:
+	}
 }
 
 // NewBlocks returns a splitter over the blocks of r. maxFrame <= 0 means

@@ -134,9 +134,8 @@ func TestSplitBlocks(t *testing.T) {
 	}
 }
 
-// TestBlocksRecycled checks that blocks no frame was cut from go back to
-// the pool rather than to OnRetire, and that frames survive the recycling
-// of the blocks retired after them only while their own block is held.
+// TestSplitBlocksReleaseHandsOverTheLastBlock checks that the block the
+// last frames came from reaches OnRetire only with Release.
 func TestSplitBlocksReleaseHandsOverTheLastBlock(t *testing.T) {
 	sp := NewBlocks(&testBlocks{data: []byte("{\"a\":1}\n{\"b\":2}\n"), sizes: []int{1 << 10}, headroom: 8}, Lines, 0)
 	var retired int
@@ -176,5 +175,31 @@ func TestHeaderLine(t *testing.T) {
 				t.Fatalf("%.20q: first frame %.20q, %v", in, fr.Data, err)
 			}
 		}
+	}
+}
+
+// TestBlockFreeList checks that PutBlock's blocks come back from GetBlock
+// and that blocks of another size are not kept.
+func TestBlockFreeList(t *testing.T) {
+	for len(freeBlocks) > 0 {
+		<-freeBlocks
+	}
+	b := GetBlock()
+	if len(b) != BlockSize {
+		t.Fatalf("GetBlock: %d bytes, want %d", len(b), BlockSize)
+	}
+	PutBlock(make([]byte, 100))
+	PutBlock(b[:10])
+	if got := GetBlock(); unsafe.SliceData(got) != unsafe.SliceData(b) || len(got) != BlockSize {
+		t.Fatalf("GetBlock after PutBlock: a new block of %d bytes, want the recycled one whole", len(got))
+	}
+	for range maxFreeBlocks + 5 {
+		PutBlock(make([]byte, BlockSize))
+	}
+	if len(freeBlocks) != maxFreeBlocks {
+		t.Fatalf("free list holds %d blocks, want %d", len(freeBlocks), maxFreeBlocks)
+	}
+	for len(freeBlocks) > 0 {
+		<-freeBlocks
 	}
 }
