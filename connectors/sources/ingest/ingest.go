@@ -64,14 +64,18 @@ func FromDeps(d plugin.Deps) Options {
 // Writer produces a source's records and progress in transactions. It is
 // used from one goroutine, except Produce's completions.
 type Writer struct {
-	o        Options
-	cl       *kgo.Client
-	progress map[string][]byte
+	o             Options
+	cl            *kgo.Client
+	progress      map[string][]byte
+	progressTopic string
 
-	// Counts of the open transaction, kept by Produce (one goroutine).
-	produced map[string]int64 // by topic
-	bytes    int64
-	open     bool
+	// Counts of the open transaction, kept by Produce (one goroutine):
+	// by topic, the last topic's count at hand (records mostly go to one).
+	produced  map[string]*int64
+	lastTopic string
+	last      *int64
+	bytes     int64
+	open      bool
 
 	mu  sync.Mutex
 	err error // the first failed produce of the open transaction
@@ -98,7 +102,7 @@ func Open(ctx context.Context, o Options) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	w := &Writer{o: o, cl: cl}
+	w := &Writer{o: o, cl: cl, progressTopic: o.Topics.Progress()}
 	// Initializing the producer id fences an earlier writer and aborts
 	// its open transaction, so the progress read below is final.
 	if _, _, err := cl.ProducerID(ctx); err != nil {
@@ -148,7 +152,7 @@ func (w *Writer) Begin() error {
 	w.mu.Lock()
 	w.err = nil
 	w.mu.Unlock()
-	w.produced, w.bytes, w.open = map[string]int64{}, 0, true
+	w.produced, w.lastTopic, w.last, w.bytes, w.open = map[string]*int64{}, "", nil, 0, true
 	return nil
 }
 
@@ -156,8 +160,16 @@ func (w *Writer) Begin() error {
 func (w *Writer) Produce(ctx context.Context, r *kgo.Record) {
 	// Counted when handed over: if any record fails, the transaction
 	// aborts and its counts are dropped.
-	w.produced[r.Topic]++
-	if r.Topic != w.o.Topics.Progress() {
+	if w.last == nil || r.Topic != w.lastTopic {
+		n := w.produced[r.Topic]
+		if n == nil {
+			n = new(int64)
+			w.produced[r.Topic] = n
+		}
+		w.lastTopic, w.last = r.Topic, n
+	}
+	*w.last++
+	if r.Topic != w.progressTopic {
 		w.bytes += int64(len(r.Value))
 	}
 	w.cl.Produce(ctx, r, w.done)
@@ -177,7 +189,7 @@ func (w *Writer) done(_ *kgo.Record, err error) {
 // SetProgress records a unit's progress in the open transaction; nil
 // forgets the unit (a tombstone).
 func (w *Writer) SetProgress(ctx context.Context, unit string, value []byte) {
-	w.Produce(ctx, &kgo.Record{Topic: w.o.Topics.Progress(), Key: []byte(w.o.Name + "\x00" + unit), Value: value})
+	w.Produce(ctx, &kgo.Record{Topic: w.progressTopic, Key: []byte(w.o.Name + "\x00" + unit), Value: value})
 	if value == nil {
 		delete(w.progress, unit)
 	} else {
@@ -206,7 +218,12 @@ func (w *Writer) Commit(ctx context.Context) (Committed, error) {
 	w.mu.Lock()
 	perr := w.err
 	w.mu.Unlock()
-	c := Committed{Records: w.produced, Bytes: w.bytes}
+	c := Committed{Records: make(map[string]int64, len(w.produced)), Bytes: w.bytes}
+	for t, n := range w.produced {
+		if t != w.progressTopic {
+			c.Records[t] = *n
+		}
+	}
 	if err := errors.Join(flushErr, perr); err != nil {
 		_ = w.cl.AbortBufferedRecords(context.Background())
 		_ = w.cl.EndTransaction(ctx, kgo.TryAbort)
@@ -215,7 +232,6 @@ func (w *Writer) Commit(ctx context.Context) (Committed, error) {
 	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		return Committed{}, fmt.Errorf("ingest: commit: %w", err)
 	}
-	delete(c.Records, w.o.Topics.Progress())
 	return c, nil
 }
 

@@ -115,3 +115,30 @@ func TestRecordsAndProgressCommitTogether(t *testing.T) {
 		t.Errorf("another source's progress: %v %v", other, err)
 	}
 }
+
+// TestCommittedCountsByTopic: records to several topics, in turn, are
+// counted by topic, progress left out.
+func TestCommittedCountsByTopic(t *testing.T) {
+	o, raw := setup(t)
+	ctx := context.Background()
+	dlq := o.Topics.DLQ()
+	streamstest.CreateTopics(t, brokers, 1, dlq)
+	w := open(t, o)
+	defer w.Close()
+	for range 2 {
+		if err := w.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		for _, topic := range []string{raw, dlq, dlq, raw, raw, dlq, raw} {
+			w.Produce(ctx, &kgo.Record{Topic: topic, Value: []byte("x")})
+		}
+		w.SetProgress(ctx, "obj/b", []byte("done"))
+		c, err := w.Commit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Records[raw] != 4 || c.Records[dlq] != 3 || len(c.Records) != 2 || c.Bytes != 7 {
+			t.Errorf("committed %+v, want 4 records on %s and 3 on %s, 7 bytes", c, raw, dlq)
+		}
+	}
+}
