@@ -36,8 +36,10 @@ type BlockReader interface {
 // a pool.
 var freeBlocks = make(chan []byte, maxFreeBlocks)
 
-// maxFreeBlocks bounds the memory the free list keeps (16 MiB).
-const maxFreeBlocks = 64
+// maxFreeBlocks bounds the memory the free list keeps (32 MiB): an S3
+// source with its default settings holds about 110 blocks (a transaction
+// of 16 MiB, objects read ahead), which then come from the list alone.
+const maxFreeBlocks = 128
 
 // GetBlock returns a block of BlockSize bytes, a recycled one if there is
 // one. Its contents are undefined.
