@@ -13,6 +13,10 @@ import "io"
 // of the blocks GetBlock returns.
 const BlockSize = 256 << 10
 
+// firstBlock is the size of the first block a splitter over an io.Reader
+// reads into; the next ones double up to BlockSize.
+const firstBlock = 16 << 10
+
 // Headroom is the room a BlockReader leaves free at the start of each
 // block: the splitter moves the start of an event that the previous block
 // cut off there, in front of the rest of the event, instead of copying the
@@ -155,6 +159,11 @@ func (s *Splitter) fill() error {
 		if !s.cut && s.buf != nil && carry <= len(s.buf)/2 {
 			nb = s.buf // no frame came from it: move the carry to its start
 		} else {
+			if s.buf != nil {
+				// Blocks grow from firstBlock to BlockSize: a short input
+				// (an HTTP request) takes one small block.
+				s.size = min(2*s.size, max(s.size, BlockSize))
+			}
 			size := s.size
 			for size < 2*carry {
 				size *= 2

@@ -203,3 +203,31 @@ func TestBlockFreeList(t *testing.T) {
 		<-freeBlocks
 	}
 }
+
+// TestBlocksGrow checks that a splitter over a reader starts with a small
+// block, for short inputs, and that its blocks grow to BlockSize.
+func TestBlocksGrow(t *testing.T) {
+	small := New(strings.NewReader("{\"a\":1}\n"), Lines, 0)
+	if _, err := small.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if len(small.buf) != firstBlock {
+		t.Fatalf("block of %d bytes for a short input, want %d", len(small.buf), firstBlock)
+	}
+	line := strings.Repeat("x", 1000) + "\n"
+	big := New(strings.NewReader(strings.Repeat(line, 2*BlockSize/len(line))), Lines, 0)
+	n := 0
+	for {
+		fr, err := big.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || len(fr.Data) != len(line)-1 {
+			t.Fatalf("line %d: %d bytes, %v", n, len(fr.Data), err)
+		}
+		n++
+	}
+	if n != 2*BlockSize/len(line) || len(big.buf) != BlockSize {
+		t.Fatalf("%d lines, last block of %d bytes; want %d lines, a block of %d", n, len(big.buf), 2*BlockSize/len(line), BlockSize)
+	}
+}

@@ -159,8 +159,8 @@ type Frame struct {
 
 // Splitter reads frames from a stream.
 type Splitter struct {
-	// The input (blocks.go): from src, read into blocks of size bytes,
-	// or from blocks.
+	// The input (blocks.go): from src, read into blocks of size bytes
+	// (growing), or from blocks.
 	src    io.Reader
 	blocks BlockReader
 	size   int
@@ -196,7 +196,7 @@ func New(r io.Reader, f Format, maxFrame int) *Splitter {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	return &Splitter{src: r, size: BlockSize, fs: -1, format: f, max: maxFrame, line: 1}
+	return &Splitter{src: r, size: firstBlock, fs: -1, format: f, max: maxFrame, line: 1}
 }
 
 // Format returns the stream's format; after the first call to Next it is
