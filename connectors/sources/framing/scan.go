@@ -44,6 +44,13 @@ type scanState struct {
 // Up to the first such backslash both readings agree, so that when there is
 // none the masks are right.
 //
+// On amd64 CPUs with AVX2 (and PCLMULQDQ, POPCNT, BMI1) the usual blocks
+// go to an assembly version of scanBlocks (scan_amd64.s): the masks come
+// from vector compares, the prefix XOR from a carry-less multiply, and a
+// block with fewer closing brackets than the depth moves the depth by
+// counts alone. Tests run both versions against the reference;
+// building with the purego tag leaves the assembly out.
+//
 // Called again after the value's end, scanChunk goes on as the byte loop
 // would (from depth 0, or below).
 func scanChunk(b []byte, st *scanState) (int, bool) {
@@ -79,8 +86,14 @@ func scanChunk(b []byte, st *scanState) (int, bool) {
 			}
 		}
 		if st.depth > 0 {
-			// The usual blocks, with the state in locals.
-			n, done := scanBlocks(b[i:], st)
+			// The usual blocks, with the state in locals (or registers).
+			var n int
+			var done bool
+			if useVec {
+				n, done = scanBlocksVec(b[i:], st)
+			} else {
+				n, done = scanBlocks(b[i:], st)
+			}
 			i += n
 			if done {
 				return i, true
@@ -217,6 +230,11 @@ func escapes(bs, carry uint64) (escaped, carryOut uint64) {
 	code := ((pe<<1 | oddBits) - pe) ^ oddBits
 	return code ^ (bs | carry), (code & bs) >> 63
 }
+
+// useVec says whether scanChunk uses the assembly version of scanBlocks
+// (scan_amd64.s), where the CPU has it; tests turn it off to check the
+// Go version.
+var useVec = haveVec
 
 // shortTail is the length under which the end of a chunk is scanned byte
 // by byte rather than as a block (a copy padded with zeros).

@@ -163,92 +163,98 @@ func scanDense(data []byte, alphabet string) []byte {
 }
 
 func TestScanChunkTable(t *testing.T) {
-	vals := append(escapeValues(), oddValues...)
-	for _, v := range vals {
-		data := []byte(v)
-		report := func(sizes []int, diff string) {
-			t.Helper()
-			t.Errorf("%q cut into %v: %s", v, sizes, diff)
-		}
-		if diff, _ := scanCompare(data, nil); diff != "" {
-			report(nil, diff)
-			continue
-		}
-		// Two chunks, cut at every point; three, with a chunk of one
-		// byte at every point; an empty chunk at every point.
-		for p := 0; p <= len(data); p++ {
-			for _, sizes := range [][]int{{p}, {p, 1}, {p, 0}} {
+	withScanners(t, func(t *testing.T) {
+		vals := append(escapeValues(), oddValues...)
+		for _, v := range vals {
+			data := []byte(v)
+			report := func(sizes []int, diff string) {
+				t.Helper()
+				t.Errorf("%q cut into %v: %s", v, sizes, diff)
+			}
+			if diff, _ := scanCompare(data, nil); diff != "" {
+				report(nil, diff)
+				continue
+			}
+			// Two chunks, cut at every point; three, with a chunk of one
+			// byte at every point; an empty chunk at every point.
+			for p := 0; p <= len(data); p++ {
+				for _, sizes := range [][]int{{p}, {p, 1}, {p, 0}} {
+					if diff, _ := scanCompare(data, sizes); diff != "" {
+						report(sizes, diff)
+					}
+				}
+			}
+			// Chunks all of one size.
+			for n := 1; n <= 70; n++ {
+				sizes := make([]int, len(data)/n+1)
+				for i := range sizes {
+					sizes[i] = n
+				}
 				if diff, _ := scanCompare(data, sizes); diff != "" {
 					report(sizes, diff)
 				}
 			}
-		}
-		// Chunks all of one size.
-		for n := 1; n <= 70; n++ {
-			sizes := make([]int, len(data)/n+1)
-			for i := range sizes {
-				sizes[i] = n
-			}
-			if diff, _ := scanCompare(data, sizes); diff != "" {
-				report(sizes, diff)
+			if t.Failed() {
+				return
 			}
 		}
-		if t.Failed() {
-			return
-		}
-	}
+	})
 }
 
 // TestScanChunkRandom compares the scanners on random data dense in
 // structure, escapes and odd bytes, cut into random chunks.
 func TestScanChunkRandom(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 20000; i++ {
-		raw := make([]byte, r.IntN(400))
-		for j := range raw {
-			raw[j] = byte(r.Uint32())
+	withScanners(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for i := 0; i < 20000; i++ {
+			raw := make([]byte, r.IntN(400))
+			for j := range raw {
+				raw[j] = byte(r.Uint32())
+			}
+			data := scanDense(raw, scanAlphabets[i%2])
+			if i%3 == 0 && len(data) > 0 {
+				data[0] = "{[\""[r.IntN(3)]
+			}
+			if i%4 == 0 {
+				// Deep enough to stay open over a few blocks.
+				data = append(bytes.Repeat([]byte("{"), r.IntN(50)), data...)
+			}
+			var sizes []int
+			for n := r.IntN(6); n > 0; n-- {
+				sizes = append(sizes, r.IntN(150))
+			}
+			if diff, _ := scanCompare(data, sizes); diff != "" {
+				t.Fatalf("%q cut into %v: %s", data, sizes, diff)
+			}
 		}
-		data := scanDense(raw, scanAlphabets[i%2])
-		if i%3 == 0 && len(data) > 0 {
-			data[0] = "{[\""[r.IntN(3)]
-		}
-		if i%4 == 0 {
-			// Deep enough to stay open over a few blocks.
-			data = append(bytes.Repeat([]byte("{"), r.IntN(50)), data...)
-		}
-		var sizes []int
-		for n := r.IntN(6); n > 0; n-- {
-			sizes = append(sizes, r.IntN(150))
-		}
-		if diff, _ := scanCompare(data, sizes); diff != "" {
-			t.Fatalf("%q cut into %v: %s", data, sizes, diff)
-		}
-	}
+	})
 }
 
 // TestScanChunkValues checks that scanChunk finds the end of well-formed
 // values, as encoding/json reads them, with whatever follows.
 func TestScanChunkValues(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 2000; i++ {
-		v := scanRandomValue(r, 0)
-		data, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
+	withScanners(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := 0; i < 2000; i++ {
+			v := scanRandomValue(r, 0)
+			data, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data[0] != '{' && data[0] != '[' && data[0] != '"' {
+				continue
+			}
+			full := append(bytes.Clone(data), `, {"next":"\\\"]}"} ]`...)
+			sizes := []int{1 + r.IntN(len(full)), r.IntN(100), r.IntN(200)}
+			diff, end := scanCompare(full, sizes)
+			if diff != "" {
+				t.Fatalf("%s cut into %v: %s", full, sizes, diff)
+			}
+			if end != len(data) {
+				t.Fatalf("%s cut into %v: ends at %d, want %d", full, sizes, end, len(data))
+			}
 		}
-		if data[0] != '{' && data[0] != '[' && data[0] != '"' {
-			continue
-		}
-		full := append(bytes.Clone(data), `, {"next":"\\\"]}"} ]`...)
-		sizes := []int{1 + r.IntN(len(full)), r.IntN(100), r.IntN(200)}
-		diff, end := scanCompare(full, sizes)
-		if diff != "" {
-			t.Fatalf("%s cut into %v: %s", full, sizes, diff)
-		}
-		if end != len(data) {
-			t.Fatalf("%s cut into %v: ends at %d, want %d", full, sizes, end, len(data))
-		}
-	}
+	})
 }
 
 func scanRandomValue(r *rand.Rand, depth int) any {
@@ -338,17 +344,69 @@ func checkScanStructured(t *testing.T, data []byte, sizes []int, end int) {
 
 // TestScanChunkRef checks the reference against Splitter.scanStructured.
 func TestScanChunkRef(t *testing.T) {
-	for _, v := range append(escapeValues(), oddValues...) {
-		data := []byte(v)
-		if len(data) == 0 || (data[0] != '{' && data[0] != '[' && data[0] != '"') {
+	withScanners(t, func(t *testing.T) {
+		for _, v := range append(escapeValues(), oddValues...) {
+			data := []byte(v)
+			if len(data) == 0 || (data[0] != '{' && data[0] != '[' && data[0] != '"') {
+				continue
+			}
+			for _, sizes := range [][]int{nil, {1}, {len(data) / 2, 1}, {63, 1}, {64, 1}, {65, 1}} {
+				diff, end := scanCompare(data, sizes)
+				if diff != "" {
+					t.Fatalf("%q in %v: %s", data, sizes, diff)
+				}
+				checkScanStructured(t, data, sizes, end)
+			}
+		}
+	})
+}
+
+// withScanners runs f with the Go version of scanBlocks and, where the CPU
+// has it, the assembly version.
+func withScanners(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	defer func(v bool) { useVec = v }(useVec)
+	for _, vec := range []bool{false, true} {
+		if vec && !haveVec {
+			t.Log("no assembly version of scanBlocks on this CPU")
 			continue
 		}
-		for _, sizes := range [][]int{nil, {1}, {len(data) / 2, 1}, {63, 1}, {64, 1}, {65, 1}} {
-			diff, end := scanCompare(data, sizes)
-			if diff != "" {
-				t.Fatalf("%q in %v: %s", data, sizes, diff)
+		useVec = vec
+		t.Run(map[bool]string{false: "go", true: "asm"}[vec], f)
+	}
+}
+
+// TestScanBlocksVec compares the assembly version of scanBlocks with the
+// Go version, from every kind of state, on data dense in structure and
+// escapes and on CloudTrail log files.
+func TestScanBlocksVec(t *testing.T) {
+	if !haveVec {
+		t.Skip("no assembly version of scanBlocks on this CPU")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	inputs := [][]byte{scanCloudTrail(40, false, false), scanCloudTrail(40, true, true), scanBenchEvents(40)}
+	for i := 0; i < 3000; i++ {
+		raw := make([]byte, 64+r.IntN(600))
+		for j := range raw {
+			raw[j] = byte(r.Uint32())
+		}
+		alphabet := scanAlphabets[0]
+		if i%10 == 0 {
+			alphabet = scanAlphabets[1]
+		}
+		inputs = append(inputs, scanDense(raw, alphabet))
+	}
+	for i, data := range inputs {
+		for _, st0 := range []scanState{{depth: 1}, {depth: 2}, {depth: 3, inStr: true}, {depth: 1, inStr: true, esc: true}, {depth: 40}} {
+			for off := 0; off < len(data) && off < 130; off += 1 + r.IntN(13) {
+				goSt, vecSt := st0, st0
+				gn, gdone := scanBlocks(data[off:], &goSt)
+				vn, vdone := scanBlocksVec(data[off:], &vecSt)
+				if gn != vn || gdone != vdone || goSt != vecSt {
+					t.Fatalf("input %d from %d, state %+v: Go %d %v %+v, assembly %d %v %+v\n%q",
+						i, off, st0, gn, gdone, goSt, vn, vdone, vecSt, data[off:])
+				}
 			}
-			checkScanStructured(t, data, sizes, end)
 		}
 	}
 }
@@ -372,13 +430,17 @@ func FuzzScanChunk(f *testing.F) {
 		for i, s := range sizeBytes {
 			sizes[i] = int(s)
 		}
-		for _, d := range [][]byte{data, scanDense(data, scanAlphabets[0]), scanDense(data, scanAlphabets[1])} {
-			diff, end := scanCompare(d, sizes)
-			if diff != "" {
-				t.Fatalf("%q in %v: %s", d, sizes, diff)
-			}
-			if len(d) > 0 && (d[0] == '{' || d[0] == '[' || d[0] == '"') {
-				checkScanStructured(t, d, sizes, end)
+		defer func(v bool) { useVec = v }(useVec)
+		for _, vec := range []bool{false, haveVec} {
+			useVec = vec
+			for _, d := range [][]byte{data, scanDense(data, scanAlphabets[0]), scanDense(data, scanAlphabets[1])} {
+				diff, end := scanCompare(d, sizes)
+				if diff != "" {
+					t.Fatalf("%q in %v (assembly %v): %s", d, sizes, vec, diff)
+				}
+				if len(d) > 0 && (d[0] == '{' || d[0] == '[' || d[0] == '"') {
+					checkScanStructured(t, d, sizes, end)
+				}
 			}
 		}
 	})
@@ -460,7 +522,8 @@ func scanBenchEvents(n int) []byte {
 // BenchmarkScanChunk frames the events of Records files, as the splitter
 // does: each event scanned from its opening brace, in a chunk of up to 64
 // KiB (the splitter's buffer). MB/s counts the events' bytes. swar is
-// scanChunk, loop is scanBytes (the loop the splitter ran before), ref is
+// scanChunk with the Go version of scanBlocks, asm with the assembly one,
+// loop is scanBytes (the loop the splitter ran before), ref is
 // scanChunkRef.
 func BenchmarkScanChunk(b *testing.B) {
 	inputs := []struct {
@@ -472,13 +535,28 @@ func BenchmarkScanChunk(b *testing.B) {
 		{"cloudtrail-utf8", scanCloudTrail(2000, false, true)},
 		{"benchInput", scanBenchEvents(2000)},
 	}
+	// scanChunk with the Go version of scanBlocks (swar) and the assembly
+	// one (asm, where the CPU has it).
+	withVec := func(vec bool) func([]byte, *scanState) (int, bool) {
+		return func(b []byte, st *scanState) (int, bool) {
+			defer func(v bool) { useVec = v }(useVec)
+			useVec = vec
+			return scanChunk(b, st)
+		}
+	}
 	scanners := []struct {
 		name string
 		scan func([]byte, *scanState) (int, bool)
 	}{
-		{"swar", scanChunk},
+		{"swar", withVec(false)},
 		{"loop", scanBytes},
 		{"ref", scanChunkRef},
+	}
+	if haveVec {
+		scanners = append(scanners, struct {
+			name string
+			scan func([]byte, *scanState) (int, bool)
+		}{"asm", withVec(true)})
 	}
 	for _, in := range inputs {
 		// The events' offsets and lengths, by the reference.
@@ -527,7 +605,7 @@ func BenchmarkScanChunkSmall(b *testing.B) {
 		for _, sc := range []struct {
 			name string
 			scan func([]byte, *scanState) (int, bool)
-		}{{"swar", scanChunk}, {"loop", scanBytes}} {
+		}{{"scanChunk", scanChunk}, {"loop", scanBytes}} {
 			b.Run(fmt.Sprintf("%d/%s", size, sc.name), func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				for b.Loop() {
