@@ -46,7 +46,8 @@ import (
 // on the same cores: bound_ratio is the ratio it would reach if it did
 // only that work, with the CPU a megabyte takes in each, on the cores it
 // kept busy. A bound_ratio under 0.7 means the target cannot be reached
-// on this machine whatever vigil adds.
+// on this machine whatever vigil adds; bare_bound_ratio is the same with
+// the produce baseline, records without headers.
 //
 // MB/s counts uncompressed bytes; vigil's runs include their fixed cost,
 // which vigil_startup_ms shows (a run over a prefix with no objects). The
@@ -261,6 +262,9 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 	// what the download and headers baselines do, one megabyte's CPU each.
 	bound := cores * 1e3 / (median(down.cpu) + median(prodHeaders.cpu))
 	b.ReportMetric(bound/downRate, "bound_ratio")
+	// The same without the headers: records as bare as can be.
+	bare := cores * 1e3 / (median(down.cpu) + median(prod.cpu))
+	b.ReportMetric(bare/downRate, "bare_bound_ratio")
 	b.ReportMetric(median(startups), "vigil_startup_ms")
 	if len(busy) > 0 {
 		b.ReportMetric(median(busy), "machine_busy")
