@@ -451,13 +451,23 @@ func (s *Splitter) finish(f Frame) Frame {
 
 // trimCR drops the carriage returns that end the frame.
 func (s *Splitter) trimCR() {
-	s.trimFrame(len(bytes.TrimRight(s.frameBytes(), "\r")))
+	f := s.frameBytes()
+	if len(f) > 0 && f[len(f)-1] == '\r' { // else there is nothing to trim: the usual line
+		s.trimFrame(len(bytes.TrimRight(f, "\r")))
+	}
 }
 
 // blank reports whether the frame is only whitespace (and not over the
 // limit).
 func (s *Splitter) blank() bool {
-	return !s.overflow && len(bytes.TrimSpace(s.frameBytes())) == 0
+	if s.overflow {
+		return false
+	}
+	f := s.frameBytes()
+	if len(f) > 0 && !isSpace(f[0]) {
+		return false // the usual line
+	}
+	return len(bytes.TrimSpace(f)) == 0
 }
 
 func (s *Splitter) nextLine() (Frame, error) {

@@ -556,7 +556,15 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	// taken once a batch: a clock read a record costs more than the rest
 	// of making it.
 	nowT := time.Now()
-	now := []byte(nowT.UTC().Format(time.RFC3339Nano))
+	// The headers but the origin are the same for a batch's records.
+	headers := []kgo.RecordHeader{
+		{Key: streams.HeaderSource, Value: source},
+		{Key: streams.HeaderOrigin},
+		{Key: streams.HeaderIngestTime, Value: []byte(nowT.UTC().Format(time.RFC3339Nano))},
+	}
+	if fileHeader != nil {
+		headers = append(headers, kgo.RecordHeader{Key: streams.HeaderFileHeader, Value: fileHeader})
+	}
 	for {
 		fr, err := sp.Next()
 		if err == io.EOF {
@@ -574,18 +582,13 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 		if n <= skip {
 			continue
 		}
-		origin := arena.origin(path, sp.Format(), fr)
 		rec := arena.record()
 		rec.Topic, rec.Value, rec.Headers, rec.Timestamp = s.topic, fr.Data, arena.headers(nh), nowT
-		rec.Headers[0] = kgo.RecordHeader{Key: streams.HeaderSource, Value: source}
-		rec.Headers[1] = kgo.RecordHeader{Key: streams.HeaderOrigin, Value: origin}
-		rec.Headers[2] = kgo.RecordHeader{Key: streams.HeaderIngestTime, Value: now}
-		if fileHeader != nil {
-			rec.Headers[3] = kgo.RecordHeader{Key: streams.HeaderFileHeader, Value: fileHeader}
-		}
+		copy(rec.Headers, headers)
+		rec.Headers[1].Value = arena.origin(path, sp.Format(), fr)
 		if fr.Err != nil {
 			s.metrics.Errors.WithLabelValues("framing").Inc()
-			s.log.Warn("event cannot be delimited; sent to the dead-letter topic", "origin", string(origin), "err", fr.Err)
+			s.log.Warn("event cannot be delimited; sent to the dead-letter topic", "origin", string(rec.Headers[1].Value), "err", fr.Err)
 			rec = streams.DeadLetter(dlq, s.deps.Name, rec, fr.Err)
 			if len(rec.Value) > 1024 {
 				rec.Value = rec.Value[:1024] // enough to recognise it; the whole would not fit a Kafka message
@@ -601,7 +604,7 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 			arena = getArena(nh, len(path))
 			batch = arena.batch
 			nowT = time.Now()
-			now = []byte(nowT.UTC().Format(time.RFC3339Nano))
+			headers[2].Value = []byte(nowT.UTC().Format(time.RFC3339Nano))
 		}
 	}
 	sp.Release()
