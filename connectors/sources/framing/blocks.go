@@ -81,7 +81,7 @@ func NewBlocks(r BlockReader, f Format, maxFrame int) *Splitter {
 // were cut from, once it will cut no more frames from it: the frames' Data
 // stay valid until the function's owner recycles the block (PutBlock).
 // Without it, such blocks are left to the garbage collector, held by their
-// frames. Blocks no frame was cut from go back to GetBlock's pool. Release
+// frames. Blocks no frame was cut from go back to the free list. Release
 // hands over the last block.
 func (s *Splitter) OnRetire(f func(block []byte)) { s.retire = f }
 
