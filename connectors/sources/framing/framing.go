@@ -698,13 +698,25 @@ func (s *Splitter) scanStructured() error {
 // Origin formats where a frame was found: path:line for lines and values,
 // path:[i] for arrays, path:Records[i] for CloudTrail log files.
 func Origin(path string, f Format, fr Frame) string {
+	return string(AppendOrigin(make([]byte, 0, len(path)+24), path, f, fr))
+}
+
+// AppendOrigin appends Origin(path, f, fr) to dst, for sources that keep
+// origins in buffers of their own.
+func AppendOrigin(dst []byte, path string, f Format, fr Frame) []byte {
+	dst = append(dst, path...)
 	switch {
 	case fr.Index >= 0 && f == Records:
-		return path + ":Records[" + strconv.Itoa(fr.Index) + "]"
+		dst = append(dst, ":Records["...)
+		dst = strconv.AppendInt(dst, int64(fr.Index), 10)
+		return append(dst, ']')
 	case fr.Index >= 0:
-		return path + ":[" + strconv.Itoa(fr.Index) + "]"
+		dst = append(dst, ":["...)
+		dst = strconv.AppendInt(dst, int64(fr.Index), 10)
+		return append(dst, ']')
 	}
-	return path + ":" + strconv.Itoa(fr.Line)
+	dst = append(dst, ':')
+	return strconv.AppendInt(dst, int64(fr.Line), 10)
 }
 
 // Decompress returns a reader of r's contents, gunzipping them (with a

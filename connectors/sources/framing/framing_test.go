@@ -1170,3 +1170,24 @@ func TestStructuredAcrossReads(t *testing.T) {
 		}
 	}
 }
+
+// TestOrigin checks Origin's forms, and that AppendOrigin appends them.
+func TestOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		f    Format
+		fr   Frame
+		want string
+	}{
+		{Lines, Frame{Line: 7, Index: -1}, "s3://b/k.gz:7"},
+		{Values, Frame{Line: 1, Index: -1}, "s3://b/k.gz:1"},
+		{Array, Frame{Line: 3, Index: 0}, "s3://b/k.gz:[0]"},
+		{Records, Frame{Line: 1, Index: 1234}, "s3://b/k.gz:Records[1234]"},
+	} {
+		if got := Origin("s3://b/k.gz", tc.f, tc.fr); got != tc.want {
+			t.Errorf("Origin(%v, %+v) = %q, want %q", tc.f, tc.fr, got, tc.want)
+		}
+		if got := string(AppendOrigin([]byte("x|"), "s3://b/k.gz", tc.f, tc.fr)); got != "x|"+tc.want {
+			t.Errorf("AppendOrigin(%v, %+v) = %q, want %q", tc.f, tc.fr, got, "x|"+tc.want)
+		}
+	}
+}

@@ -485,20 +485,7 @@ func (s *slab) origin(path string, f framing.Format, fr framing.Frame) []byte {
 		s.buf = make([]byte, 0, max(8<<10, len(path)+32))
 	}
 	start := len(s.buf)
-	s.buf = append(s.buf, path...)
-	switch {
-	case fr.Index >= 0 && f == framing.Records:
-		s.buf = append(s.buf, ":Records["...)
-		s.buf = strconv.AppendInt(s.buf, int64(fr.Index), 10)
-		s.buf = append(s.buf, ']')
-	case fr.Index >= 0:
-		s.buf = append(s.buf, ":["...)
-		s.buf = strconv.AppendInt(s.buf, int64(fr.Index), 10)
-		s.buf = append(s.buf, ']')
-	default:
-		s.buf = append(s.buf, ':')
-		s.buf = strconv.AppendInt(s.buf, int64(fr.Line), 10)
-	}
+	s.buf = framing.AppendOrigin(s.buf, path, f, fr)
 	return s.buf[start:len(s.buf):len(s.buf)]
 }
 

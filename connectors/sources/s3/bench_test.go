@@ -132,7 +132,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 						origins = make([]byte, 0, 4096*(len(o.path)+32))
 					}
 					l := len(origins)
-					origins = append(origins, framing.Origin(o.path, o.format, fr)...)
+					origins = framing.AppendOrigin(origins, o.path, o.format, fr)
 					h := hdrs[:3:3]
 					h[0] = kgo.RecordHeader{Key: streams.HeaderSource, Value: []byte(source)}
 					h[1] = kgo.RecordHeader{Key: streams.HeaderOrigin, Value: origins[l:len(origins):len(origins)]}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -720,22 +719,8 @@ func (a *arena) origin(path string, f framing.Format, fr framing.Frame) []byte {
 		a.buf = make([]byte, 0, (len(path)+originRoom)*batchRecords)
 	}
 	l := len(a.buf)
-	b := append(a.buf, path...)
-	switch {
-	case fr.Index >= 0 && f == framing.Records:
-		b = append(b, ":Records["...)
-		b = strconv.AppendInt(b, int64(fr.Index), 10)
-		b = append(b, ']')
-	case fr.Index >= 0:
-		b = append(b, ":["...)
-		b = strconv.AppendInt(b, int64(fr.Index), 10)
-		b = append(b, ']')
-	default:
-		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(fr.Line), 10)
-	}
-	a.buf = b
-	return b[l:len(b):len(b)]
+	a.buf = framing.AppendOrigin(a.buf, path, f, fr)
+	return a.buf[l:len(a.buf):len(a.buf)]
 }
 
 // prefetch reads from r in a goroutine of its own, up to prefetchBlocks
