@@ -720,9 +720,13 @@ func AppendOrigin(dst []byte, path string, f Format, fr Frame) []byte {
 }
 
 // Decompress returns a reader of r's contents, gunzipping them (with a
-// *gzip.Reader) if they start with the gzip magic number.
+// *gzip.Reader) if they start with the gzip magic number. A *bufio.Reader
+// is read as it is, not buffered again.
 func Decompress(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br, ok := r.(*bufio.Reader) // one the caller has peeked in already
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
 		return nil, err

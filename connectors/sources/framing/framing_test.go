@@ -1,6 +1,7 @@
 package framing
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // want is one expected frame. err, when set, must match Frame.Err with
@@ -1188,6 +1191,35 @@ func TestOrigin(t *testing.T) {
 		}
 		if got := string(AppendOrigin([]byte("x|"), "s3://b/k.gz", tc.f, tc.fr)); got != "x|"+tc.want {
 			t.Errorf("AppendOrigin(%v, %+v) = %q, want %q", tc.f, tc.fr, got, "x|"+tc.want)
+		}
+	}
+}
+
+// TestDecompress reads plain and gzipped input, from a plain reader and
+// from a *bufio.Reader, which it does not buffer again.
+func TestDecompress(t *testing.T) {
+	const text = "{\"a\":1}\n{\"b\":2}\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(text))
+	_ = zw.Close()
+	for name, in := range map[string][]byte{"plain": []byte(text), "gzip": gz.Bytes()} {
+		for _, buffered := range []bool{false, true} {
+			var r io.Reader = bytes.NewReader(in)
+			if buffered {
+				r = bufio.NewReader(r)
+			}
+			d, err := Decompress(r)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if buffered && name == "plain" && d != r {
+				t.Errorf("%s: a *bufio.Reader was buffered again", name)
+			}
+			out, err := io.ReadAll(d)
+			if err != nil || string(out) != text {
+				t.Errorf("%s (bufio %v): read %q, %v; want %q", name, buffered, out, err, text)
+			}
 		}
 	}
 }
