@@ -119,7 +119,7 @@ func TestIngestCommand(t *testing.T) {
 // the middle of the object, starts it again, and checks with kcat,
 // reading committed records, that every event arrived exactly once.
 func TestS3SourceSurvivesSIGKILL(t *testing.T) {
-	kc := kcat(t)
+	kc := streamstest.Kcat(t)
 	srv := s3test.Start(t)
 	addr := vigilBroker(t)
 	const bucket, lines = "crash", 200000

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/schemas"
+	"github.com/vigilsec/vigil/streams/streamstest"
 )
 
 // vigilBin is the vigil binary built for these tests.
@@ -41,18 +42,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func kcat(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("kcat")
-	if err != nil {
-		if os.Getenv("VIGIL_TEST_REQUIRE_KCAT") == "1" {
-			t.Fatal("kcat is required (make test installs it) but not found")
-		}
-		t.Skip("kcat not installed; make test installs it")
-	}
-	return p
 }
 
 // start runs vigil with args; the process is killed when the test ends.
@@ -135,7 +124,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestBrokerServesKcat(t *testing.T) {
-	kc := kcat(t)
+	kc := streamstest.Kcat(t)
 	_, sc, stderr := start(t, "broker", "--listen", "127.0.0.1:0", "--partitions", "3")
 	addr := waitLine(t, sc, regexp.MustCompile(`listening on (\S+)`))[1]
 

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +38,21 @@ func Brokers(t testing.TB) []string {
 	}
 	t.Cleanup(b.Close)
 	return []string{b.Addr()}
+}
+
+// Kcat returns the path of kcat, the independent Kafka client tests read
+// committed records with. Without it a test is skipped, or fails if
+// VIGIL_TEST_REQUIRE_KCAT=1 (make test installs kcat and sets it).
+func Kcat(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("kcat")
+	if err != nil {
+		if os.Getenv("VIGIL_TEST_REQUIRE_KCAT") == "1" {
+			t.Fatal("kcat is required (make test installs it) but not found")
+		}
+		t.Skip("kcat not installed; make test installs it")
+	}
+	return p
 }
 
 // Prefix returns a topic prefix unique to this test run, so tests against a

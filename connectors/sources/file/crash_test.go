@@ -55,18 +55,6 @@ func vigil(t *testing.T) string {
 	return vigilBin
 }
 
-func kcat(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("kcat")
-	if err != nil {
-		if os.Getenv("VIGIL_TEST_REQUIRE_KCAT") == "1" {
-			t.Fatal("kcat is required (make test installs it) but not found")
-		}
-		t.Skip("kcat not installed; make test installs it")
-	}
-	return p
-}
-
 // TestCrashKill follows a file that another process writes, in a `vigil
 // run` that is killed with SIGKILL four times while it reads and restarted
 // each time. kcat, reading committed records, finds every line exactly
@@ -75,7 +63,7 @@ func TestCrashKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs vigil as a process")
 	}
-	kc := kcat(t)
+	kc := streamstest.Kcat(t)
 	bin := vigil(t)
 	brokers := streamstest.Brokers(t)
 	names := topics.Names{Prefix: streamstest.Prefix(t)}
