@@ -384,7 +384,7 @@ func TestScanBlocksVec(t *testing.T) {
 		t.Skip("no assembly version of scanBlocks on this CPU")
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	inputs := [][]byte{scanCloudTrail(40, false, false), scanCloudTrail(40, true, true), scanBenchEvents(40)}
+	inputs := [][]byte{scanCloudTrail(40, false, false), scanCloudTrail(40, true, true), benchEvents(40, true)}
 	for i := 0; i < 3000; i++ {
 		raw := make([]byte, 64+r.IntN(600))
 		for j := range raw {
@@ -503,8 +503,10 @@ func scanCloudTrail(n int, escapes, utf8 bool) []byte {
 	return out
 }
 
-// scanBenchEvents is benchInput's events (bench_test.go) as a Records file.
-func scanBenchEvents(n int) []byte {
+// benchEvents returns n small CloudTrail-like events, as a Records file
+// or as JSON lines: the input of the split benchmarks (bench_test.go, as
+// framing.BenchEvents) and of BenchmarkScanChunk.
+func benchEvents(n int, records bool) []byte {
 	var evs []json.RawMessage
 	for i := 0; i < n; i++ {
 		ev, _ := json.Marshal(map[string]any{
@@ -515,8 +517,16 @@ func scanBenchEvents(n int) []byte {
 		})
 		evs = append(evs, ev)
 	}
-	out, _ := json.Marshal(map[string]any{"Records": evs})
-	return out
+	if records {
+		out, _ := json.Marshal(map[string]any{"Records": evs})
+		return out
+	}
+	var buf bytes.Buffer
+	for _, ev := range evs {
+		buf.Write(ev)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
 }
 
 // BenchmarkScanChunk frames the events of Records files, as the splitter
@@ -533,7 +543,7 @@ func BenchmarkScanChunk(b *testing.B) {
 		{"cloudtrail", scanCloudTrail(2000, false, false)},
 		{"cloudtrail-escapes", scanCloudTrail(2000, true, false)},
 		{"cloudtrail-utf8", scanCloudTrail(2000, false, true)},
-		{"benchInput", scanBenchEvents(2000)},
+		{"benchEvents", benchEvents(2000, true)},
 	}
 	// scanChunk with the Go version of scanBlocks (swar) and the assembly
 	// one (asm, where the CPU has it).
