@@ -109,7 +109,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 		r.cpu = append(r.cpu, (cpuTime()-cpu).Seconds()*1e3/(float64(raw)/1e6))
 		return d
 	}
-	produce := func(topic string, withHeaders bool) {
+	produce := func(into *result, topic string, withHeaders bool) {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond), kgo.DefaultProduceTopic(topic))
 		if err != nil {
 			b.Fatal(err)
@@ -147,7 +147,7 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 				recs = append(recs, r)
 			}
 		}
-		measure(map[bool]*result{false: &prod, true: &prodHeaders}[withHeaders], func() {
+		measure(into, func() {
 			for i := range recs {
 				cl.Produce(ctx, &recs[i], nil)
 			}
@@ -198,8 +198,8 @@ func benchIngest(b *testing.B, source string, objects int, gen func(b *testing.B
 
 			// Baselines: produce the events from memory with a plain
 			// producer, without and with the headers vigil adds.
-			produce(names.Raw("produce"), false)
-			produce(names.Raw("headers"), true)
+			produce(&prod, names.Raw("produce"), false)
+			produce(&prodHeaders, names.Raw("headers"), true)
 
 			// vigil: the same objects into Kafka, exactly once.
 			c := DefaultConfig()

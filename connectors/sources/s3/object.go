@@ -541,16 +541,6 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	}
 	dlq := s.deps.Topics.DLQ()
 	var n int64
-	nh := 3
-	if fileHeader != nil {
-		nh = 4
-	}
-	arena := getArena(nh, len(path))
-	batch := arena.batch
-	// A block the splitter is done with goes with the batch being made:
-	// its events are in that batch or earlier ones, whose transactions
-	// commit no later than this batch's.
-	sp.OnRetire(func(b []byte) { arena.blocks = append(arena.blocks, b) })
 	// The ingest time, in a header and as the records' timestamp, is
 	// taken once a batch: a clock read a record costs more than the rest
 	// of making it.
@@ -564,6 +554,13 @@ func (s *Source) read(ctx context.Context, ref ObjectRef, account string, body *
 	if fileHeader != nil {
 		headers = append(headers, kgo.RecordHeader{Key: streams.HeaderFileHeader, Value: fileHeader})
 	}
+	nh := len(headers)
+	arena := getArena(nh, len(path))
+	batch := arena.batch
+	// A block the splitter is done with goes with the batch being made:
+	// its events are in that batch or earlier ones, whose transactions
+	// commit no later than this batch's.
+	sp.OnRetire(func(b []byte) { arena.blocks = append(arena.blocks, b) })
 	for {
 		fr, err := sp.Next()
 		if err == io.EOF {
