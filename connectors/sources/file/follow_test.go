@@ -697,3 +697,59 @@ func TestFollowGoesOnAfterAKafkaError(t *testing.T) {
 	}
 	h.expect(recs(app, 1, 7, 1)...)
 }
+
+// TestProgressRecordsDetectedFormat: a commit in the middle of a file whose
+// format is detected (a JSON array) records the format with the position
+// inside the array, so that a run resumed from that commit alone reads on
+// as an array rather than detecting a format from the middle of the file.
+func TestProgressRecordsDetectedFormat(t *testing.T) {
+	const n = 3000
+	var arr strings.Builder
+	arr.WriteString("[\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&arr, "  {\"n\":%d},\n", i)
+	}
+	arr.WriteString("  {\"n\":0}\n]\n")
+	for _, follow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) {
+			h := newHarness(t, 1)
+			if err := os.WriteFile(h.path("findings.json"), []byte(arr.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := h.followConfig("findings.json")
+			c.Follow, c.CommitRecords, c.CommitInterval = follow, 500, 30*time.Second
+			var first *file.Progress
+			var readErr error
+			r := h.start("format", c)
+			var once sync.Once
+			r.obs.mu.Lock()
+			r.obs.onCommit = func(map[string]int64) {
+				// The first commit, while the file is being read.
+				once.Do(func() {
+					p, err := ingest.ReadProgress(context.Background(), []kgo.Opt{kgo.SeedBrokers(h.brokers...)}, h.names, "format")
+					if err != nil {
+						readErr = err
+						return
+					}
+					for _, v := range p {
+						if first, readErr = file.ParseProgress(v); readErr != nil {
+							return
+						}
+					}
+				})
+			}
+			r.obs.mu.Unlock()
+			waitCommits(t, r, 1)
+			if err := r.stop(t); err != nil {
+				t.Fatal(err)
+			}
+			if readErr != nil || first == nil {
+				t.Fatalf("progress after the first commit: %v, %v", first, readErr)
+			}
+			if !first.InArray || first.Offset == 0 || first.Format != "array" {
+				t.Errorf("progress after the first commit: offset %d, in array %v, format %q; want inside the array, format array",
+					first.Offset, first.InArray, first.Format)
+			}
+		})
+	}
+}

@@ -330,6 +330,12 @@ func (r *runner) pump(st *fileState, sp *framing.Splitter, fix func(*framing.Fra
 			return outcome{err: err}, nil
 		}
 		fix(&fr)
+		if st.format == framing.Auto {
+			// Known from the first frame on: a commit in this pass must
+			// record it, or a run resumed from that commit would detect a
+			// format from the middle of the file.
+			st.format = sp.Format()
+		}
 		st.offset, st.line, st.inArray = fr.Offset, fr.Line, fr.Index >= 0
 		if fr.Index >= 0 {
 			st.index = fr.Index
