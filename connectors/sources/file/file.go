@@ -274,11 +274,16 @@ func (s *Source) Ready() bool { return s.ready.Load() }
 // committed (wrapping ErrFenced when another process took the source over).
 // Run is called once per Source.
 //
-// Following, a Kafka error other than a fencing (a produce or a commit
-// that failed) does not stop it: the open transaction is aborted, and a
-// new writer goes on from the committed progress (ingest.KeepGoing).
+// A Kafka error other than a fencing (a produce or a commit that failed)
+// does not stop it: the open transaction is aborted, and a new writer goes
+// on from the committed progress (ingest.KeepGoing); reading once, it
+// gives up after ingest.OnceRetries such errors in a row.
 func (s *Source) Run(ctx context.Context) error {
-	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), s.cfg.Follow, &s.ready, func(ctx context.Context, w *ingest.Writer) error {
+	retries := ingest.OnceRetries
+	if s.cfg.Follow {
+		retries = ingest.Forever
+	}
+	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), retries, &s.ready, func(ctx context.Context, w *ingest.Writer) error {
 		return newRunner(ctx, s, w).run()
 	})
 }

@@ -698,6 +698,49 @@ func TestFollowGoesOnAfterAKafkaError(t *testing.T) {
 	h.expect(recs(app, 1, 7, 1)...)
 }
 
+// TestOnceGoesOnAfterAKafkaError: reading once, a transaction the broker
+// fails to end does not end the run either (up to ingest.OnceRetries in a
+// row): a new producer goes on from the last commit, and the run returns
+// with every line committed once.
+func TestOnceGoesOnAfterAKafkaError(t *testing.T) {
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	h := &harness{t: t, brokers: []string{b.Addr()}, names: topics.Names{Prefix: streamstest.Prefix(t)}, dir: t.TempDir()}
+	h.raw = h.names.Raw("test")
+	streamstest.CreateTopics(t, h.brokers, 1, h.raw, h.names.DLQ(), h.names.Progress())
+	app := h.path("app.log")
+	appendFile(t, app, lines(1, 50))
+
+	var refused atomic.Int32
+	b.Cluster().ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if refused.Add(1) > 1 {
+			return nil, nil, false // only the first
+		}
+		resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.InvalidTxnState.Code
+		return resp, nil, true
+	})
+	c := h.followConfig("*.log")
+	c.Follow, c.CommitRecords = false, 20
+	r := h.start("once-retry", c)
+	select {
+	case err := <-r.done:
+		r.done <- err
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the source did not finish")
+	}
+	if refused.Load() == 0 {
+		t.Fatal("no transaction was failed")
+	}
+	h.expect(recs(app, 1, 50, 1)...)
+}
+
 // TestProgressRecordsDetectedFormat: a commit in the middle of a file whose
 // format is detected (a JSON array) records the format with the position
 // inside the array, so that a run resumed from that commit alone reads on

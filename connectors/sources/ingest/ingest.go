@@ -255,26 +255,39 @@ func IsFenced(err error) bool {
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
 
+// Retries for KeepGoing: a source that keeps running retries Forever; one
+// that reads once (a file source without follow, vigil ingest) gives up
+// after OnceRetries new writers in a row failed, so that a broken cluster
+// ends the run instead of holding it, while a passing error does not.
+const (
+	Forever     = -1
+	OnceRetries = 3
+)
+
 // KeepGoing runs run with a Writer opened with o, and closes the writer
-// when run returns; ready, if not nil, is true while a writer is open. If
-// again is set, a Kafka error other than a fencing (a produce, a commit or
-// an opening that failed) does not end it: the open transaction is
-// aborted, and a new writer, which reads the committed progress, goes on
-// after a wait that doubles from a second up to half a minute while the
-// errors go on. It returns what the last run returned, or nil if ctx is
-// done before a writer is open.
-func KeepGoing(ctx context.Context, o Options, again bool, ready *atomic.Bool, run func(context.Context, *Writer) error) error {
+// when run returns; ready, if not nil, is true while a writer is open. A
+// Kafka error other than a fencing (a produce, a commit or an opening that
+// failed) does not end it, up to retries times in a row (Forever: without
+// end): the open transaction is aborted, and a new writer, which reads the
+// committed progress, goes on after a wait that doubles from a second up
+// to half a minute while the errors go on. It returns what the last run
+// returned, or nil if ctx is done before a writer is open.
+func KeepGoing(ctx context.Context, o Options, retries int, ready *atomic.Bool, run func(context.Context, *Writer) error) error {
 	var wait time.Duration
+	failed := 0
 	for {
 		start := time.Now()
 		err := runWriter(ctx, o, ready, run)
-		if err == nil || ctx.Err() != nil || !again || IsFenced(err) {
+		if err == nil || ctx.Err() != nil || IsFenced(err) {
 			return err
 		}
 		if wait == 0 || time.Since(start) >= time.Minute {
-			wait = time.Second
+			wait, failed = time.Second, 0
 		} else {
 			wait = min(2*wait, 30*time.Second)
+		}
+		if failed++; retries != Forever && failed > retries {
+			return err
 		}
 		if o.Logger != nil {
 			o.Logger.Error("publishing failed; going on from the last commit with a new producer", "source", o.Name, "err", err, "in", wait)

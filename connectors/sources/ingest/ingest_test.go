@@ -2,9 +2,12 @@ package ingest
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
@@ -140,5 +143,43 @@ func TestCommittedCountsByTopic(t *testing.T) {
 		if c.Records[raw] != 4 || c.Records[dlq] != 3 || len(c.Records) != 2 || c.Bytes != 7 {
 			t.Errorf("committed %+v, want 4 records on %s and 3 on %s, 7 bytes", c, raw, dlq)
 		}
+	}
+}
+
+// TestKeepGoingRetries: a failing run is retried with a new writer, up to
+// the retries given; a fencing is not retried; a run that succeeds ends
+// it.
+func TestKeepGoingRetries(t *testing.T) {
+	o, _ := setup(t)
+	ctx := context.Background()
+	failure := errors.New("produce: OUT_OF_ORDER_SEQUENCE_NUMBER")
+	for _, tc := range []struct {
+		name    string
+		retries int
+		errs    []error // what the runs return, in turn
+		runs    int
+		want    error
+	}{
+		{"gives up", 1, []error{failure, failure, failure}, 2, failure},
+		{"goes on", OnceRetries, []error{failure, nil}, 2, nil},
+		{"fenced", Forever, []error{kerr.ProducerFenced, nil}, 1, kerr.ProducerFenced},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := 0
+			var ready atomic.Bool
+			err := KeepGoing(ctx, o, tc.retries, &ready, func(_ context.Context, w *Writer) error {
+				if !ready.Load() || w == nil {
+					t.Error("run without an open writer marked ready")
+				}
+				runs++
+				return tc.errs[runs-1]
+			})
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) || runs != tc.runs {
+				t.Errorf("KeepGoing returned %v after %d runs, want %v after %d", err, runs, tc.want, tc.runs)
+			}
+			if ready.Load() {
+				t.Error("still ready after KeepGoing returned")
+			}
+		})
 	}
 }

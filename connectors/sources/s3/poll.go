@@ -69,7 +69,8 @@ func (s *Source) runPoll(ctx context.Context, w *ingest.Writer) error {
 // Once lists the bucket once, as poll mode does, and publishes every
 // object not published yet, then returns: a one-off backfill. It returns
 // an error if some prefix could not be listed or some object could not be
-// read (running it again resumes), or if Kafka failed.
+// read (running it again resumes), or if Kafka failed ingest.OnceRetries
+// times in a row.
 func (s *Source) Once(ctx context.Context) error {
 	if s.cfg.Mode != ModePoll {
 		return errors.New("s3 source: Once needs poll mode")
@@ -77,21 +78,18 @@ func (s *Source) Once(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
-	w, err := ingest.Open(ctx, ingest.FromDeps(s.deps))
+	before := s.stats.failed.Load()
+	err := ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), ingest.OnceRetries, &s.ready, s.pass)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if err != nil {
 		return fmt.Errorf("s3 source: %w", err)
-	}
-	defer w.Close()
-	s.ready.Store(true)
-	defer s.ready.Store(false)
-	before := s.stats.failed.Load()
-	if err := s.pass(ctx, w); err != nil {
-		return err
 	}
 	if n := s.stats.failed.Load() - before; n > 0 {
 		return fmt.Errorf("s3 source: %d prefixes could not be listed or read to the end; run again to resume", n)
 	}
-	return ctx.Err()
+	return nil
 }
 
 type listed struct {

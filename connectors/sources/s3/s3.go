@@ -320,7 +320,7 @@ func (s *Source) Run(ctx context.Context) error {
 		}
 		return runSQS(ctx, s)
 	}
-	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), true, &s.ready, s.runPoll)
+	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), ingest.Forever, &s.ready, s.runPoll)
 }
 
 // setup makes the AWS configuration and the base client.

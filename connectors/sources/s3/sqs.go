@@ -112,7 +112,7 @@ func (s *Source) runQueue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), true, &s.ready, func(ctx context.Context, w *ingest.Writer) error {
+	return ingest.KeepGoing(ctx, ingest.FromDeps(s.deps), ingest.Forever, &s.ready, func(ctx context.Context, w *ingest.Writer) error {
 		return s.runQueueWith(ctx, client, w)
 	})
 }
