@@ -40,11 +40,28 @@ type harness struct {
 
 func newHarness(t *testing.T, partitions int32) *harness {
 	t.Helper()
-	h := &harness{t: t, brokers: streamstest.Brokers(t), names: topics.Names{Prefix: streamstest.Prefix(t)}, dir: t.TempDir()}
+	return newHarnessOn(t, streamstest.Brokers(t), partitions)
+}
+
+func newHarnessOn(t *testing.T, brokers []string, partitions int32) *harness {
+	t.Helper()
+	h := &harness{t: t, brokers: brokers, names: topics.Names{Prefix: streamstest.Prefix(t)}, dir: t.TempDir()}
 	h.raw = h.names.Raw("test")
 	streamstest.CreateTopics(t, h.brokers, partitions, h.raw, h.names.DLQ())
 	streamstest.CreateTopics(t, h.brokers, 1, h.names.Progress())
 	return h
+}
+
+// ownBroker starts an embedded broker of the test's own, whose requests
+// the test can answer itself (kfake's ControlKey), and a harness on it.
+func ownBroker(t *testing.T) (*harness, *broker.Broker) {
+	t.Helper()
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return newHarnessOn(t, []string{b.Addr()}, 1), b
 }
 
 func (h *harness) path(name string) string { return filepath.Join(h.dir, name) }
@@ -663,14 +680,7 @@ func TestFollowHeaderAndCSV(t *testing.T) {
 // source: it opens a new producer and goes on from the last commit, and
 // every line is committed once.
 func TestFollowGoesOnAfterAKafkaError(t *testing.T) {
-	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	h := &harness{t: t, brokers: []string{b.Addr()}, names: topics.Names{Prefix: streamstest.Prefix(t)}, dir: t.TempDir()}
-	h.raw = h.names.Raw("test")
-	streamstest.CreateTopics(t, h.brokers, 1, h.raw, h.names.DLQ(), h.names.Progress())
+	h, b := ownBroker(t)
 
 	app := h.path("app.log")
 	appendFile(t, app, lines(1, 3))
@@ -703,14 +713,7 @@ func TestFollowGoesOnAfterAKafkaError(t *testing.T) {
 // row): a new producer goes on from the last commit, and the run returns
 // with every line committed once.
 func TestOnceGoesOnAfterAKafkaError(t *testing.T) {
-	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	h := &harness{t: t, brokers: []string{b.Addr()}, names: topics.Names{Prefix: streamstest.Prefix(t)}, dir: t.TempDir()}
-	h.raw = h.names.Raw("test")
-	streamstest.CreateTopics(t, h.brokers, 1, h.raw, h.names.DLQ(), h.names.Progress())
+	h, b := ownBroker(t)
 	app := h.path("app.log")
 	appendFile(t, app, lines(1, 50))
 
